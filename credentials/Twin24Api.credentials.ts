@@ -1,0 +1,222 @@
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IDataObject,
+	IHttpRequestHelper,
+	IHttpRequestOptions,
+	INodeProperties,
+} from 'n8n-workflow';
+
+import {
+	DEFAULT_CIS_BASE_URL,
+	DEFAULT_IAM_BASE_URL,
+	apiMessageOf,
+	checkBaseUrl,
+	joinUrl,
+} from '../nodes/Twin24/transport/protocol';
+
+/** Lifetime asked for at login, in seconds; the vendor's own examples use one day. */
+const LOGIN_TOKEN_TTL_SECONDS = 86400;
+const LOGIN_TIMEOUT_MS = 15000;
+
+/** The property n8n stores the fetched token in, and clears to force a new login. */
+export const SESSION_TOKEN_PROPERTY = 'sessionToken';
+
+/**
+ * A failed login. Built by the credential from scratch so that it holds no part of the login
+ * request; `retryable` tells a dropped connection or server trouble from a refused password.
+ */
+export class Twin24LoginError extends Error {
+	constructor(
+		message: string,
+		readonly retryable: boolean,
+	) {
+		super(message);
+		this.name = 'Twin24LoginError';
+	}
+}
+
+const emailPasswordOnly = { show: { authMode: ['emailPassword'] } };
+
+function errorCodeOf(error: unknown): string {
+	const code = (error as { code?: unknown } | null)?.code;
+	return typeof code === 'string' ? code : 'no answer';
+}
+
+/** The bearer token a request is sent with, for either way of signing in. */
+export function bearerTokenOf(credentials: ICredentialDataDecryptedObject): string {
+	const token =
+		credentials.authMode === 'emailPassword'
+			? credentials[SESSION_TOKEN_PROPERTY]
+			: credentials.accessToken;
+	return typeof token === 'string' ? token.trim() : '';
+}
+
+/**
+ * Logs in with email and password. Every failure becomes an error built here, because
+ * the HTTP client's own errors carry the request, and so the password, inside them.
+ */
+async function logIn(
+	helper: IHttpRequestHelper,
+	credentials: ICredentialDataDecryptedObject,
+): Promise<string> {
+	const iamBaseUrl = checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL);
+	if (!iamBaseUrl.ok) throw new Twin24LoginError(iamBaseUrl.message, false);
+	const { email, password } = credentials;
+	if (
+		typeof email !== 'string' ||
+		email.trim() === '' ||
+		typeof password !== 'string' ||
+		password === ''
+	) {
+		throw new Twin24LoginError(
+			'Twin24 login needs an email and a password. Fill in both in the Twin24 credential.',
+			false,
+		);
+	}
+	const url = joinUrl(iamBaseUrl.url, ['auth', 'login']);
+	let response: { statusCode: number; body: unknown };
+	try {
+		response = (await helper.helpers.httpRequest({
+			method: 'POST',
+			url,
+			body: { email: email.trim(), password, ttl: LOGIN_TOKEN_TTL_SECONDS },
+			json: true,
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+			disableFollowRedirect: true,
+			timeout: LOGIN_TIMEOUT_MS,
+		})) as { statusCode: number; body: unknown };
+	} catch (error) {
+		throw new Twin24LoginError(
+			`Twin24 login at ${url} got no answer (${errorCodeOf(error)}). Check the IAM Base URL and that Twin24 is reachable.`,
+			true,
+		);
+	}
+	const token = (response.body as IDataObject | undefined)?.token;
+	if (response.statusCode === 200 && typeof token === 'string' && token !== '') return token;
+	if (response.statusCode === 200) {
+		throw new Twin24LoginError(
+			`Twin24 login at ${url} answered 200 without a token. Check that the IAM Base URL points at Twin24's IAM API.`,
+			false,
+		);
+	}
+	const apiMessage = apiMessageOf(response.body);
+	const serverTrouble = response.statusCode === 429 || response.statusCode >= 500;
+	throw new Twin24LoginError(
+		`Twin24 login failed (HTTP ${response.statusCode}${apiMessage ? `: ${apiMessage}` : ''}). ` +
+			(serverTrouble
+				? 'Twin24 could not log in right now; try again later.'
+				: 'Check the email and password in the Twin24 credential.'),
+		serverTrouble,
+	);
+}
+
+export class Twin24Api implements ICredentialType {
+	name = 'twin24Api';
+
+	displayName = 'Twin24 API';
+
+	icon = 'file:twin24.svg' as const;
+
+	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-twin24#credentials';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Authentication',
+			name: 'authMode',
+			type: 'options',
+			options: [
+				{
+					name: 'Access Token',
+					value: 'accessToken',
+					description: 'Paste a token issued in your Twin24 account',
+				},
+				{
+					name: 'Email and Password',
+					value: 'emailPassword',
+					description: 'n8n logs in, keeps the token and logs in again when it expires',
+				},
+			],
+			default: 'accessToken',
+		},
+		{
+			displayName: 'Access Token',
+			name: 'accessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			displayOptions: { show: { authMode: ['accessToken'] } },
+		},
+		{
+			displayName: 'Email',
+			name: 'email',
+			type: 'string',
+			placeholder: 'name@email.com',
+			default: '',
+			required: true,
+			displayOptions: emailPasswordOnly,
+		},
+		{
+			displayName: 'Password',
+			name: 'password',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			displayOptions: emailPasswordOnly,
+		},
+		{
+			displayName: 'CIS Base URL',
+			name: 'cisBaseUrl',
+			type: 'string',
+			default: DEFAULT_CIS_BASE_URL,
+			description:
+				'Root of the CIS API. Some accounts use https://cis.twin24.ai/api/v1. Must be https:// unless the host is localhost.',
+		},
+		{
+			displayName: 'IAM Base URL',
+			name: 'iamBaseUrl',
+			type: 'string',
+			default: DEFAULT_IAM_BASE_URL,
+			description: 'Root of the login (IAM) API',
+			displayOptions: emailPasswordOnly,
+		},
+		{
+			displayName: 'Session Token',
+			name: SESSION_TOKEN_PROPERTY,
+			type: 'hidden',
+			typeOptions: { expirable: true, password: true },
+			default: '',
+		},
+	];
+
+	/** Email + password mode only; an access token is used as it is, with no login and no write. */
+	async preAuthentication(this: IHttpRequestHelper, credentials: ICredentialDataDecryptedObject) {
+		if (credentials.authMode !== 'emailPassword') return {};
+		return { [SESSION_TOKEN_PROPERTY]: await logIn(this, credentials) };
+	}
+
+	async authenticate(
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> {
+		return {
+			...requestOptions,
+			headers: { ...requestOptions.headers, Authorization: `Bearer ${bearerTokenOf(credentials)}` },
+		};
+	}
+
+	/**
+	 * users/me is the cheapest authenticated call. In access-token mode the IAM Base URL field is
+	 * hidden, and n8n drops hidden fields, so the default IAM URL stands in for it.
+	 */
+	test: ICredentialTestRequest = {
+		request: {
+			method: 'GET',
+			url: `={{ ($credentials.iamBaseUrl || "${DEFAULT_IAM_BASE_URL}").replace(/\\/+$/, "") + "/users/me" }}`,
+		},
+	};
+}

@@ -1,0 +1,238 @@
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	JsonObject,
+	NodeApiError,
+} from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { Failure, TransportSettings } from '../transport';
+import { Twin24Client, toNodeError } from '../transport';
+import { depersonalizeAutoCallCandidate } from './autoCallCandidate/depersonalize.operation';
+import { deleteCallRecord } from './call/deleteRecord.operation';
+import { depersonalizeCall } from './call/depersonalize.operation';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from './descriptions';
+import type { ErasureOperation } from './erasure';
+import { readId } from './erasure';
+
+export const operations: Record<string, Record<string, ErasureOperation>> = {
+	call: { depersonalize: depersonalizeCall, deleteRecord: deleteCallRecord },
+	autoCallCandidate: { depersonalize: depersonalizeAutoCallCandidate },
+};
+
+interface ItemOptions {
+	dryRun?: boolean;
+	ignoreNotFound?: boolean;
+	concurrency?: number;
+	maxRetries?: number;
+	timeout?: number;
+}
+
+/** What the node will do for one item, decided before anything is sent. */
+type ItemPlan =
+	| {
+			kind: 'send';
+			id: string;
+			method: 'POST' | 'DELETE';
+			url: string;
+			body?: JsonObject;
+			recordDeleted: boolean;
+			ignoreNotFound: boolean;
+	  }
+	| { kind: 'dryRun'; id: string; method: 'POST' | 'DELETE'; url: string; body?: JsonObject }
+	| { kind: 'refused'; error: NodeOperationError; rawId: unknown };
+
+interface BatchSettings extends TransportSettings {
+	concurrency: number;
+}
+
+function itemOptions(ctx: IExecuteFunctions, itemIndex: number): ItemOptions {
+	return ctx.getNodeParameter('options', itemIndex, {}) as ItemOptions;
+}
+
+function wholeNumber(value: unknown, fallback: number, min: number, max: number): number {
+	const number = typeof value === 'number' && Number.isFinite(value) ? Math.floor(value) : fallback;
+	return Math.min(max, Math.max(min, number));
+}
+
+/** Batch-wide options are read from the first item: one run has one pace. */
+function batchSettings(ctx: IExecuteFunctions): BatchSettings {
+	const options = itemOptions(ctx, 0);
+	return {
+		concurrency: wholeNumber(options.concurrency, DEFAULT_CONCURRENCY, 1, 50),
+		maxRetries: wholeNumber(options.maxRetries, DEFAULT_MAX_RETRIES, 0, 10),
+		timeoutMs: wholeNumber(options.timeout, DEFAULT_TIMEOUT_MS, 1000, 600000),
+	};
+}
+
+function operationFor(ctx: IExecuteFunctions): ErasureOperation {
+	const resource = ctx.getNodeParameter('resource', 0) as string;
+	const operation = ctx.getNodeParameter('operation', 0) as string;
+	const found = operations[resource]?.[operation];
+	if (found === undefined) {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`The operation "${operation}" is not supported for "${resource}"`,
+		);
+	}
+	return found;
+}
+
+function rawIdOf(ctx: IExecuteFunctions, operation: ErasureOperation, itemIndex: number): unknown {
+	try {
+		return ctx.getNodeParameter(operation.idParameter, itemIndex, '');
+	} catch {
+		return null;
+	}
+}
+
+function planItem(
+	ctx: IExecuteFunctions,
+	operation: ErasureOperation,
+	itemIndex: number,
+	urlOf: (path: readonly string[]) => string,
+): ItemPlan {
+	try {
+		const id = readId(ctx, itemIndex, operation.idParameter, operation.idLabel);
+		const request = operation.buildRequest.call(ctx, itemIndex, id);
+		const options = itemOptions(ctx, itemIndex);
+		const planned = { id, method: request.method, url: urlOf(request.path), body: request.body };
+		if (options.dryRun === true) return { kind: 'dryRun', ...planned };
+		return {
+			kind: 'send',
+			...planned,
+			recordDeleted: request.recordDeleted,
+			ignoreNotFound: options.ignoreNotFound === true,
+		};
+	} catch (error) {
+		// An expression that fails for one item (e.g. a missing field) fails that item only.
+		const refusal =
+			error instanceof NodeOperationError
+				? error
+				: new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
+		return { kind: 'refused', error: refusal, rawId: rawIdOf(ctx, operation, itemIndex) };
+	}
+}
+
+/**
+ * Runs `task` for indexes 0..count-1, at most `concurrency` at a time, starting them in order.
+ * Once `stopped()` is true no new task starts; those in flight finish. Returns how many started.
+ */
+async function forEachConcurrently(
+	count: number,
+	concurrency: number,
+	stopped: () => boolean,
+	task: (index: number) => Promise<void>,
+): Promise<number> {
+	let next = 0;
+	const worker = async () => {
+		while (next < count && !stopped()) await task(next++);
+	};
+	await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+	return next;
+}
+
+interface BatchFailure {
+	error: NodeApiError;
+	itemIndex: number;
+}
+
+/** The error thrown when a batch stops at its first failure, saying where to resume. */
+function stoppedBatchError(
+	first: BatchFailure,
+	results: Array<INodeExecutionData | undefined>,
+	plans: ItemPlan[],
+	started: number,
+): NodeApiError {
+	const done = results.filter((item) => item?.json.success === true).length;
+	const notSent = plans.slice(started).filter((plan) => plan.kind === 'send').length;
+	const resumeAt =
+		notSent > 0 ? ` Not sent: ${notSent} (from item ${started} on).` : ' Not sent: 0.';
+	first.error.description =
+		`${first.error.description ?? ''} Stopped at the first failure: ${done} of ${plans.length} items were done before it.${resumeAt} ` +
+		'Turn on Continue On Fail (Settings) to get a result for every item instead.';
+	return first.error;
+}
+
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const operation = operationFor(this);
+	const settings = batchSettings(this);
+	const continueOnFail = this.continueOnFail();
+	const client = await Twin24Client.open(this, settings);
+	const plans = items.map((_, itemIndex) =>
+		planItem(this, operation, itemIndex, (path) => client.url(path)),
+	);
+
+	const firstRefused = plans.find((plan) => plan.kind === 'refused');
+	if (firstRefused !== undefined && !continueOnFail) throw firstRefused.error;
+
+	const idOutput = (id: unknown): IDataObject => ({
+		[operation.idParameter]: id as IDataObject[string],
+	});
+	const results: Array<INodeExecutionData | undefined> = plans.map((plan, itemIndex) => {
+		const pairedItem = { item: itemIndex };
+		if (plan.kind === 'refused') {
+			return {
+				json: { success: false, ...idOutput(plan.rawId), error: plan.error.message },
+				pairedItem,
+			};
+		}
+		if (plan.kind === 'dryRun') {
+			const request = { method: plan.method, url: plan.url, body: plan.body ?? null };
+			return { json: { success: false, ...idOutput(plan.id), dryRun: true, request }, pairedItem };
+		}
+		return undefined;
+	});
+
+	let firstFailure: BatchFailure | undefined;
+	const started = await forEachConcurrently(
+		plans.length,
+		settings.concurrency,
+		() => firstFailure !== undefined,
+		async (itemIndex) => {
+			const plan = plans[itemIndex];
+			if (plan.kind !== 'send') return;
+			const outcome = await client.send(plan, itemIndex);
+			const pairedItem = { item: itemIndex };
+			if (outcome.ok) {
+				results[itemIndex] = {
+					json: { success: true, ...idOutput(plan.id), recordDeleted: plan.recordDeleted },
+					pairedItem,
+				};
+				return;
+			}
+			if (isNotFound(outcome.failure) && plan.ignoreNotFound) {
+				results[itemIndex] = {
+					json: { success: true, ...idOutput(plan.id), recordDeleted: false, notFound: true },
+					pairedItem,
+				};
+				return;
+			}
+			const error = toNodeError(
+				this.getNode(),
+				outcome.failure,
+				{ what: `${operation.action} "${plan.id}"`, itemIndex, retries: outcome.retries },
+				settings,
+			);
+			if (!continueOnFail) {
+				firstFailure ??= { error, itemIndex };
+				return;
+			}
+			const statusCode =
+				'statusCode' in outcome.failure ? { statusCode: outcome.failure.statusCode } : {};
+			results[itemIndex] = {
+				json: { success: false, ...idOutput(plan.id), error: error.message, ...statusCode },
+				pairedItem,
+			};
+		},
+	);
+
+	if (firstFailure !== undefined) throw stoppedBatchError(firstFailure, results, plans, started);
+	return [results.filter((item): item is INodeExecutionData => item !== undefined)];
+}
+
+function isNotFound(failure: Failure): boolean {
+	return failure.kind === 'http' && failure.statusCode === 404;
+}

@@ -1,0 +1,464 @@
+import type {
+	ICredentialDataDecryptedObject,
+	IExecuteFunctions,
+	IHttpRequestMethods,
+	INode,
+	JsonObject,
+} from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
+
+import {
+	SESSION_TOKEN_PROPERTY,
+	Twin24LoginError,
+	bearerTokenOf,
+} from '../../../credentials/Twin24Api.credentials';
+import { Pacer } from './pacer';
+import type { BaseUrlCheck } from './protocol';
+import {
+	DEFAULT_CIS_BASE_URL,
+	DEFAULT_IAM_BASE_URL,
+	apiMessageOf,
+	checkBaseUrl,
+	joinUrl,
+} from './protocol';
+
+export const CREDENTIAL_TYPE = 'twin24Api';
+
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+const RETRYABLE_NETWORK_CODES = new Set([
+	'ECONNRESET',
+	'ECONNREFUSED',
+	'ECONNABORTED',
+	'ETIMEDOUT',
+	'EPIPE',
+	'EAI_AGAIN',
+	'EHOSTUNREACH',
+	'ENETUNREACH',
+	'ERR_STREAM_PREMATURE_CLOSE',
+	'UND_ERR_SOCKET',
+]);
+const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 10000;
+const RETRY_AFTER_CAP_MS = 60000;
+/** Error bodies are read up to this size; the rest is dropped unread. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+export interface TransportSettings {
+	maxRetries: number;
+	timeoutMs: number;
+}
+
+export interface PlannedRequest {
+	method: IHttpRequestMethods;
+	url: string;
+	body?: JsonObject;
+}
+
+/** Why a request failed, as far as the node may tell: no headers, no token, no request body. */
+export type Failure =
+	| { kind: 'http'; statusCode: number; apiMessage?: string; location?: string }
+	| { kind: 'network'; code: string }
+	| { kind: 'timeout' }
+	| { kind: 'login'; message: string }
+	| { kind: 'tokenRefused'; statusCode: number; apiMessage?: string };
+
+export type SendResult = { ok: true } | { ok: false; failure: Failure; retries: number };
+
+/** The response body as the HTTP client hands it over with `encoding: 'stream'`. */
+interface ResponseStream extends AsyncIterable<unknown> {
+	destroy(): void;
+}
+
+type Attempt =
+	| { kind: 'response'; statusCode: number; retryAfter?: string; location?: string; body: string }
+	| { kind: 'error'; failure: Failure; retryable: boolean };
+
+export interface TransportStats {
+	requests: number;
+	retries: number;
+	rateLimited: number;
+}
+
+function errorChain(error: unknown): unknown[] {
+	const chain: unknown[] = [];
+	for (let link = error; link !== undefined && link !== null && chain.length < 6;) {
+		chain.push(link);
+		link = (link as { cause?: unknown }).cause;
+	}
+	return chain;
+}
+
+/** Maps what the HTTP client threw to a Failure, keeping nothing of the request. */
+function failureOfThrown(error: unknown): { failure: Failure; retryable: boolean } {
+	const chain = errorChain(error);
+	const loginError = chain.find(
+		(link): link is Twin24LoginError => link instanceof Twin24LoginError,
+	);
+	if (loginError)
+		return {
+			failure: { kind: 'login', message: loginError.message },
+			retryable: loginError.retryable,
+		};
+	const code = chain
+		.map((link) => (link as { code?: unknown }).code)
+		.find((value): value is string => typeof value === 'string' && /^[A-Z_]+$/.test(value));
+	if (code === undefined)
+		return { failure: { kind: 'network', code: 'unknown error' }, retryable: false };
+	if (TIMEOUT_CODES.has(code)) return { failure: { kind: 'timeout' }, retryable: true };
+	return { failure: { kind: 'network', code }, retryable: RETRYABLE_NETWORK_CODES.has(code) };
+}
+
+type BodyRead = { ok: true; text: string } | { ok: false; failure: Failure; retryable: boolean };
+
+/**
+ * Reads at most MAX_BODY_BYTES of a response body and drops the rest unread, so that a huge or
+ * endless body costs neither memory nor time; gives up when the deadline passes.
+ */
+async function readCapped(stream: ResponseStream, deadline: AbortSignal): Promise<BodyRead> {
+	const chunks: Buffer[] = [];
+	let size = 0;
+	const stop = () => stream.destroy();
+	deadline.addEventListener('abort', stop, { once: true });
+	try {
+		for await (const chunk of stream) {
+			const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+			chunks.push(buffer);
+			size += buffer.length;
+			if (size >= MAX_BODY_BYTES) {
+				stream.destroy();
+				break;
+			}
+		}
+	} catch (error) {
+		if (!deadline.aborted) return { ok: false, ...failureOfThrown(error) };
+	} finally {
+		deadline.removeEventListener('abort', stop);
+	}
+	if (deadline.aborted) return { ok: false, failure: { kind: 'timeout' }, retryable: true };
+	return { ok: true, text: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8') };
+}
+
+function headerValue(headers: Record<string, unknown>, name: string): string | undefined {
+	const value = headers[name];
+	return typeof value === 'string' ? value : undefined;
+}
+
+/** Retry-After as milliseconds to wait: delta-seconds or an HTTP date, capped. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+	if (value === undefined || value.trim() === '') return undefined;
+	const trimmed = value.trim();
+	const milliseconds = /^\d+(\.\d+)?$/.test(trimmed)
+		? Number(trimmed) * 1000
+		: Date.parse(trimmed) - now;
+	if (Number.isNaN(milliseconds)) return undefined;
+	return Math.min(Math.max(0, milliseconds), RETRY_AFTER_CAP_MS);
+}
+
+/** Exponential backoff with jitter: half of the step is fixed, half random. */
+function backoffMs(retry: number): number {
+	const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry);
+	return step / 2 + Math.random() * (step / 2);
+}
+
+function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
+	if (check.ok) return check.url;
+	throw new NodeOperationError(ctx.getNode(), check.message, {
+		description: 'Nothing was sent. Open the Twin24 credential and correct the URL.',
+	});
+}
+
+/**
+ * The bearer token of one run. In login mode the first request logs in (through the
+ * credential's preAuthentication) while the others wait, so a run logs in once; a 401 clears
+ * the token it was sent with and the next request logs in again, once for all workers.
+ */
+class TokenSession {
+	private refreshing: Promise<void> | undefined;
+
+	/** Set when no request can succeed any more: a refused token or a refused login. */
+	fatal: Failure | undefined;
+
+	constructor(
+		private readonly credentials: ICredentialDataDecryptedObject,
+		readonly loginMode: boolean,
+	) {}
+
+	get token(): string {
+		return bearerTokenOf(this.credentials);
+	}
+
+	/** Forgets `tokenUsed` unless another request has already replaced it. */
+	invalidate(tokenUsed: string): void {
+		if (this.loginMode && this.credentials[SESSION_TOKEN_PROPERTY] === tokenUsed) {
+			this.credentials[SESSION_TOKEN_PROPERTY] = '';
+		}
+	}
+
+	async run<T>(send: () => Promise<T>): Promise<T> {
+		while (this.refreshing) await this.refreshing;
+		if (!this.loginMode || this.token !== '') return await send();
+		const sending = send();
+		const settled = sending.then(
+			() => undefined,
+			() => undefined,
+		);
+		this.refreshing = settled;
+		void settled.then(() => {
+			if (this.refreshing === settled) this.refreshing = undefined;
+		});
+		return await sending;
+	}
+}
+
+/**
+ * Everything that crosses the network: URLs, authentication, retries, pacing and turning what
+ * came back into a Failure. One client serves one execution of the node.
+ */
+export class Twin24Client {
+	readonly stats: TransportStats = { requests: 0, retries: 0, rateLimited: 0 };
+
+	private readonly pacer = new Pacer();
+
+	private constructor(
+		private readonly ctx: IExecuteFunctions,
+		private readonly credentials: ICredentialDataDecryptedObject,
+		private readonly session: TokenSession,
+		private readonly settings: TransportSettings,
+		readonly cisBaseUrl: string,
+	) {}
+
+	/** Reads and checks the credential; throws a clear error before anything is sent. */
+	static async open(ctx: IExecuteFunctions, settings: TransportSettings): Promise<Twin24Client> {
+		const credentials = await ctx.getCredentials<ICredentialDataDecryptedObject>(CREDENTIAL_TYPE);
+		const loginMode = credentials.authMode === 'emailPassword';
+		const cisBaseUrl = usableBaseUrl(
+			ctx,
+			checkBaseUrl(credentials.cisBaseUrl, 'CIS Base URL', DEFAULT_CIS_BASE_URL),
+		);
+		if (loginMode) {
+			usableBaseUrl(
+				ctx,
+				checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL),
+			);
+		}
+		const session = new TokenSession(credentials, loginMode);
+		if (!loginMode && session.token === '') {
+			throw new NodeOperationError(ctx.getNode(), 'The Twin24 credential has no access token', {
+				description: 'Nothing was sent. Paste an access token into the Twin24 credential.',
+			});
+		}
+		return new Twin24Client(ctx, credentials, session, settings, cisBaseUrl);
+	}
+
+	url(path: readonly string[]): string {
+		return joinUrl(this.cisBaseUrl, path);
+	}
+
+	/** Sends one request, retrying only this request, and only where that is safe. */
+	async send(request: PlannedRequest, itemIndex: number): Promise<SendResult> {
+		let retries = 0;
+		let loggedInAgain = false;
+		for (;;) {
+			if (this.session.fatal) return { ok: false, failure: this.session.fatal, retries };
+			const sentAt = await this.pacer.waitForTurn();
+			const tokenUsed = this.session.token;
+			const attempt = await this.session.run(async () => await this.attempt(request));
+			if (attempt.kind === 'response' && attempt.statusCode >= 200 && attempt.statusCode < 300) {
+				this.pacer.onSuccess();
+				return { ok: true };
+			}
+			if (attempt.kind === 'response' && attempt.statusCode === 401) {
+				if (this.session.loginMode && !loggedInAgain) {
+					loggedInAgain = true;
+					this.session.invalidate(tokenUsed);
+					continue;
+				}
+				this.session.fatal ??= {
+					kind: 'tokenRefused',
+					statusCode: 401,
+					apiMessage: apiMessageOf(attempt.body),
+				};
+				return { ok: false, failure: this.session.fatal, retries };
+			}
+			const { failure, waitMs } = this.judge(attempt, retries, sentAt);
+			if (waitMs === undefined || retries >= this.settings.maxRetries) {
+				return { ok: false, failure, retries };
+			}
+			retries++;
+			this.stats.retries++;
+			this.ctx.logger.debug(
+				`Twin24: retrying item ${itemIndex} after ${describeFailure(failure)} (retry ${retries} of ${this.settings.maxRetries})`,
+			);
+			if (waitMs > 0) await sleep(waitMs);
+		}
+	}
+
+	/** The failure an attempt shows, and how long to wait before retrying it (undefined: never). */
+	private judge(
+		attempt: Attempt,
+		retries: number,
+		sentAt: number,
+	): { failure: Failure; waitMs?: number } {
+		if (attempt.kind === 'error') {
+			return {
+				failure: attempt.failure,
+				waitMs: attempt.retryable ? backoffMs(retries) : undefined,
+			};
+		}
+		const failure: Failure = {
+			kind: 'http',
+			statusCode: attempt.statusCode,
+			apiMessage: apiMessageOf(attempt.body),
+			location: attempt.location,
+		};
+		if (attempt.statusCode === 429) {
+			this.stats.rateLimited++;
+			const retryAfterMs = parseRetryAfter(attempt.retryAfter) ?? backoffMs(retries);
+			this.pacer.onRateLimited(retryAfterMs, sentAt);
+			return { failure, waitMs: 0 };
+		}
+		return {
+			failure,
+			waitMs: RETRYABLE_STATUSES.has(attempt.statusCode) ? backoffMs(retries) : undefined,
+		};
+	}
+
+	private async attempt(request: PlannedRequest): Promise<Attempt> {
+		if (this.session.fatal) return { kind: 'error', failure: this.session.fatal, retryable: false };
+		this.stats.requests++;
+		const deadline = AbortSignal.timeout(this.settings.timeoutMs);
+		try {
+			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
+				this.ctx,
+				CREDENTIAL_TYPE,
+				{
+					method: request.method,
+					url: request.url,
+					body: request.body,
+					json: true,
+					encoding: 'stream',
+					returnFullResponse: true,
+					ignoreHttpStatusErrors: true,
+					disableFollowRedirect: true,
+					timeout: this.settings.timeoutMs,
+				},
+				{ credentialsDecrypted: this.credentialsReference() },
+			)) as { statusCode: number; headers: Record<string, unknown>; body: ResponseStream };
+			const body = await readCapped(response.body, deadline);
+			if (!body.ok) return { kind: 'error', failure: body.failure, retryable: body.retryable };
+			return {
+				kind: 'response',
+				statusCode: response.statusCode,
+				retryAfter: headerValue(response.headers, 'retry-after'),
+				location: headerValue(response.headers, 'location'),
+				body: body.text,
+			};
+		} catch (error) {
+			const { failure, retryable } = failureOfThrown(error);
+			// A refused login would be refused again: no other request of this run tries it.
+			if (failure.kind === 'login' && !retryable) this.session.fatal ??= failure;
+			return { kind: 'error', failure, retryable };
+		}
+	}
+
+	/** Shared by all requests of the run, so a token fetched by one request serves them all. */
+	private credentialsReference() {
+		const reference = this.ctx.getNode().credentials?.[CREDENTIAL_TYPE];
+		return {
+			id: reference?.id ?? '',
+			name: reference?.name ?? '',
+			type: CREDENTIAL_TYPE,
+			data: this.credentials,
+		};
+	}
+}
+
+function hostOf(url: string | undefined): string {
+	try {
+		return url === undefined ? 'an unknown place' : new URL(url).host;
+	} catch {
+		return 'an invalid address';
+	}
+}
+
+/** A short account of a failure, for messages and logs. */
+export function describeFailure(failure: Failure): string {
+	switch (failure.kind) {
+		case 'http':
+		case 'tokenRefused':
+			return `HTTP ${failure.statusCode}${failure.apiMessage ? ` – ${failure.apiMessage}` : ''}`;
+		case 'network':
+			return `no answer from Twin24 (${failure.code})`;
+		case 'timeout':
+			return 'Twin24 did not answer in time';
+		case 'login':
+			return failure.message;
+	}
+}
+
+const STATUS_HINTS: Record<number, string> = {
+	400: 'Twin24 rejected the request as invalid. Check the ID and the Keep Recording value.',
+	403: 'The Twin24 account lacks permission for this. Ask your Twin24 administrator to allow data erasure for the account the credential uses.',
+	404: 'Twin24 does not know this ID, or its data was already erased. Check the ID, or turn on the option Ignore Not Found to count this as done.',
+	408: 'Twin24 timed out on the request even after retries. Try again later.',
+	422: 'Twin24 rejected the request as invalid. Check the ID and the Keep Recording value.',
+	429: 'Twin24 kept limiting the request rate even after retries. Lower the Concurrency option, or run the workflow later.',
+};
+
+/** What the user can do about a failure. */
+function hintFor(failure: Failure, settings: TransportSettings): string {
+	switch (failure.kind) {
+		case 'tokenRefused':
+			return 'Twin24 refused the token. For an access token: paste a valid one into the Twin24 credential. For email and password: the token was refused even after a new login; check the account.';
+		case 'login':
+			return 'The Twin24 login failed; nothing was erased for this item.';
+		case 'timeout':
+			return `No answer within ${settings.timeoutMs} ms, even after retries. Try again later, or raise the Timeout option.`;
+		case 'network':
+			return 'The connection to Twin24 failed, even after retries. Check the CIS Base URL in the credential and that Twin24 is reachable.';
+		case 'http':
+			if (failure.statusCode >= 300 && failure.statusCode < 400) {
+				return `Twin24 answered with a redirect to ${hostOf(failure.location)}. The node does not follow redirects, so that the token is never sent elsewhere. Check the CIS Base URL in the credential.`;
+			}
+			if (failure.statusCode >= 500)
+				return 'Twin24 had a server problem, even after retries. Try again later.';
+			return STATUS_HINTS[failure.statusCode] ?? 'Twin24 did not accept the request.';
+	}
+}
+
+export interface FailureContext {
+	/** e.g. 'depersonalize call "abc"' */
+	what: string;
+	itemIndex: number;
+	retries: number;
+}
+
+/**
+ * The error shown for a failed item. Built from the Failure alone, so it carries no request
+ * headers (and so no token) in its message, description or cause.
+ */
+export function toNodeError(
+	node: INode,
+	failure: Failure,
+	context: FailureContext,
+	settings: TransportSettings,
+): NodeApiError {
+	const statusCode =
+		failure.kind === 'http' || failure.kind === 'tokenRefused' ? failure.statusCode : undefined;
+	const retried =
+		context.retries > 0
+			? ` (after ${context.retries} ${context.retries === 1 ? 'retry' : 'retries'})`
+			: '';
+	const message = `Could not ${context.what} (item ${context.itemIndex}): ${describeFailure(failure)}${retried}`;
+	const cause: JsonObject = {
+		message: describeFailure(failure),
+		httpCode: statusCode === undefined ? null : String(statusCode),
+	};
+	return new NodeApiError(node, cause, {
+		message,
+		description: hintFor(failure, settings),
+		httpCode: statusCode === undefined ? undefined : String(statusCode),
+		itemIndex: context.itemIndex,
+	});
+}

@@ -1,0 +1,97 @@
+/**
+ * Base URLs come from the credential. They decide where the token (and in login mode the
+ * password) is sent, so anything that could send them somewhere unexpected is refused.
+ */
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+function isLoopbackHost(hostname: string): boolean {
+	return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+export type BaseUrlCheck = { ok: true; url: string } | { ok: false; message: string };
+
+function refused(fieldLabel: string, problem: string, fix: string): BaseUrlCheck {
+	return { ok: false, message: `The Twin24 credential's ${fieldLabel} ${problem}. ${fix}` };
+}
+
+/**
+ * Checks a base URL and gives it back without trailing slashes, so that `https://x/api/v1` and
+ * `https://x/api/v1/` build the same request URL; or says what is wrong and how to fix it.
+ */
+export function checkBaseUrl(value: unknown, fieldLabel: string, example: string): BaseUrlCheck {
+	const fix = `Enter the API's base URL, e.g. ${example}`;
+	if (typeof value !== 'string' || value.trim() === '') return refused(fieldLabel, 'is empty', fix);
+	let url: URL;
+	try {
+		url = new URL(value.trim());
+	} catch {
+		return refused(fieldLabel, 'is not a valid URL', fix);
+	}
+	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+		return refused(fieldLabel, `uses ${url.protocol.slice(0, 20)} instead of https:`, fix);
+	}
+	if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+		return refused(
+			fieldLabel,
+			`uses plain http:// to ${url.hostname}, which would send the credentials unencrypted`,
+			'Use https:// (plain http:// is accepted only for localhost or 127.0.0.1)',
+		);
+	}
+	if (url.username !== '' || url.password !== '') {
+		return refused(fieldLabel, 'contains a user name or password', fix);
+	}
+	if (url.search !== '' || url.hash !== '') {
+		return refused(fieldLabel, 'contains a query string or fragment (? or #)', fix);
+	}
+	return { ok: true, url: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
+}
+
+/** Appends path segments to a normalized base URL, each encoded as exactly one segment. */
+export function joinUrl(baseUrl: string, segments: readonly string[]): string {
+	return `${baseUrl}/${segments.map((segment) => encodeURIComponent(segment)).join('/')}`;
+}
+
+export const DEFAULT_CIS_BASE_URL = 'https://twin24.ai/cis/api/v1';
+export const DEFAULT_IAM_BASE_URL = 'https://iam.twin24.ai/api/v1';
+
+/** Longest API message quoted in an error; error bodies can be whole HTML pages. */
+const MAX_API_MESSAGE_LENGTH = 300;
+
+function cut(text: string): string {
+	const oneLine = text.replace(/\s+/g, ' ').trim();
+	return oneLine.length > MAX_API_MESSAGE_LENGTH
+		? `${oneLine.slice(0, MAX_API_MESSAGE_LENGTH)}…`
+		: oneLine;
+}
+
+function messageField(body: Record<string, unknown>): string | undefined {
+	for (const field of ['message', 'error', 'detail', 'error_description']) {
+		const value = body[field];
+		if (typeof value === 'string' && value.trim() !== '') return value;
+		if (typeof value === 'object' && value !== null) {
+			const nested = messageField(value as Record<string, unknown>);
+			if (nested !== undefined) return nested;
+		}
+	}
+	return undefined;
+}
+
+/**
+ * The API's own explanation from an error body: a JSON `message`/`error`/`detail` field when
+ * there is one, else the text, on one line and cut to a readable length.
+ */
+export function apiMessageOf(body: unknown): string | undefined {
+	if (body === undefined || body === null) return undefined;
+	if (typeof body === 'object' && !Buffer.isBuffer(body)) {
+		const field = messageField(body as Record<string, unknown>);
+		return field === undefined ? cut(JSON.stringify(body)) : cut(field);
+	}
+	const text = Buffer.isBuffer(body) ? body.toString('utf8') : String(body);
+	if (text.trim() === '') return undefined;
+	try {
+		return apiMessageOf(JSON.parse(text) as unknown);
+	} catch {
+		return cut(text.replace(/<[^>]*>/g, ' '));
+	}
+}

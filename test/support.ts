@@ -1,0 +1,127 @@
+/**
+ * What the engine tests share: a simulator with the demo identity, credentials for both ways
+ * of signing in, the Twin24 node's parameters, and the scan that proves no secret got out.
+ */
+import type { ICredentialDataDecryptedObject, IDataObject, INodeParameters } from 'n8n-workflow';
+
+import type { RunTwin24Options, Twin24RunResult } from './harness/engine';
+import { capturedN8nLog, runTwin24 } from './harness/engine';
+import type { SimulatorOptions } from './simulator/simulator';
+import {
+	DEMO_ACCESS_TOKEN,
+	DEMO_EMAIL,
+	DEMO_PASSWORD,
+	DEMO_READONLY_ACCESS_TOKEN,
+	Twin24Simulator,
+} from './simulator/simulator';
+
+export { DEMO_ACCESS_TOKEN, DEMO_EMAIL, DEMO_PASSWORD, DEMO_READONLY_ACCESS_TOKEN };
+
+/** A simulator that knows the demo user and the demo access tokens. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Twin24Simulator> {
+	const simulator = await Twin24Simulator.start(options);
+	simulator.addUser(DEMO_EMAIL, DEMO_PASSWORD);
+	simulator.addAccessToken(DEMO_ACCESS_TOKEN);
+	simulator.addAccessToken(DEMO_READONLY_ACCESS_TOKEN, { canErase: false });
+	return simulator;
+}
+
+export function tokenCredentials(
+	simulator: Twin24Simulator,
+	overrides: ICredentialDataDecryptedObject = {},
+): ICredentialDataDecryptedObject {
+	return {
+		authMode: 'accessToken',
+		accessToken: DEMO_ACCESS_TOKEN,
+		cisBaseUrl: simulator.cisBaseUrl,
+		...overrides,
+	};
+}
+
+export function loginCredentials(
+	simulator: Twin24Simulator,
+	overrides: ICredentialDataDecryptedObject = {},
+): ICredentialDataDecryptedObject {
+	return {
+		authMode: 'emailPassword',
+		email: DEMO_EMAIL,
+		password: DEMO_PASSWORD,
+		cisBaseUrl: simulator.cisBaseUrl,
+		iamBaseUrl: simulator.iamBaseUrl,
+		...overrides,
+	};
+}
+
+/** Node parameters for one operation; IDs come from each item's `id` field unless given. */
+export function operationParameters(
+	resource: 'call' | 'autoCallCandidate',
+	operation: 'depersonalize' | 'deleteRecord',
+	extra: INodeParameters = {},
+): INodeParameters {
+	const idParameter = resource === 'call' ? 'callId' : 'autoCallCandidateId';
+	return { resource, operation, [idParameter]: '={{ $json.id }}', ...extra };
+}
+
+export function idItems(ids: readonly unknown[]): IDataObject[] {
+	return ids.map((id) => ({ id }) as IDataObject);
+}
+
+export async function run(options: RunTwin24Options): Promise<Twin24RunResult> {
+	return await runTwin24(options);
+}
+
+// ---------------------------------------------------------------- secret scan
+
+const SECRETS = [DEMO_ACCESS_TOKEN, DEMO_READONLY_ACCESS_TOKEN, DEMO_PASSWORD];
+
+/** Every string reachable from a value: own properties (enumerable or not), causes, stacks. */
+function collectStrings(value: unknown, into: string[], seen: Set<object>, depth: number): void {
+	if (typeof value === 'string') {
+		into.push(value);
+		return;
+	}
+	if (typeof value !== 'object' || value === null || depth > 12 || seen.has(value)) return;
+	seen.add(value);
+	if (Buffer.isBuffer(value)) {
+		into.push(value.toString('utf8'));
+		return;
+	}
+	const iterable = value instanceof Map ? [...value.entries()] : value instanceof Set ? [...value] : [];
+	for (const entry of iterable) collectStrings(entry, into, seen, depth + 1);
+	for (const key of Object.getOwnPropertyNames(value)) {
+		into.push(key);
+		const descriptor = Object.getOwnPropertyDescriptor(value, key);
+		if (descriptor && 'value' in descriptor) collectStrings(descriptor.value, into, seen, depth + 1);
+	}
+}
+
+/**
+ * Where a secret (the demo token, the read-only token, the password, and any token the
+ * simulator issued at login) shows up in what a run left behind: the whole run data, the
+ * thrown error with its cause and stack, and n8n's captured log. Empty when clean.
+ */
+export function secretsIn(result: Twin24RunResult, simulator?: Twin24Simulator): string[] {
+	const issuedTokens = simulator ? issuedLoginTokens(simulator) : [];
+	const secrets = [...SECRETS, ...issuedTokens];
+	const strings: string[] = [];
+	const seen = new Set<object>();
+	collectStrings(result.run, strings, seen, 0);
+	collectStrings(result.error, strings, seen, 0);
+	for (const thrown of result.result.thrown('Twin24')) collectStrings(thrown, strings, seen, 0);
+	collectStrings(capturedN8nLog(), strings, seen, 0);
+	const text = strings.join('\n');
+	return secrets.filter((secret) => text.includes(secret));
+}
+
+/** The tokens the simulator handed out at login, read back from the request log. */
+export function issuedLoginTokens(simulator: Twin24Simulator): string[] {
+	const tokens = new Set<string>();
+	for (const request of simulator.requests) {
+		const authorization = request.headers?.authorization;
+		if (typeof authorization === 'string' && authorization.startsWith('Bearer ')) {
+			const token = authorization.slice('Bearer '.length);
+			if (!SECRETS.includes(token) && token.length > 20) tokens.add(token);
+		}
+	}
+	return [...tokens];
+}
