@@ -6,7 +6,17 @@ import tseslint from 'typescript-eslint';
 const n8nNodesBasePlugin = { 'n8n-nodes-base': n8nNodesBase };
 
 export default tseslint.config(
-	{ ignores: ['dist/**', '.dev/**', 'node_modules/**', 'eslint.config.mjs', 'gulpfile.js', 'index.js', 'jest.config.js'] },
+	{
+		ignores: [
+			'dist/**',
+			'.dev/**',
+			'node_modules/**',
+			'eslint.config.mjs',
+			'gulpfile.js',
+			'index.js',
+			'jest.config.js',
+		],
+	},
 	{
 		files: ['**/*.ts'],
 		extends: [tseslint.configs.recommended],

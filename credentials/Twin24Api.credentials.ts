@@ -14,6 +14,8 @@ import {
 	apiMessageOf,
 	checkBaseUrl,
 	joinUrl,
+	redact,
+	secretsOf,
 } from '../nodes/Twin24/transport/protocol';
 
 /** Lifetime asked for at login, in seconds; the vendor's own examples use one day. */
@@ -102,7 +104,9 @@ async function logIn(
 			false,
 		);
 	}
-	const apiMessage = apiMessageOf(response.body);
+	const echoed =
+		typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? '');
+	const apiMessage = apiMessageOf(redact(echoed, secretsOf(credentials)));
 	const serverTrouble = response.statusCode === 429 || response.statusCode >= 500;
 	throw new Twin24LoginError(
 		`Twin24 login failed (HTTP ${response.statusCode}${apiMessage ? `: ${apiMessage}` : ''}). ` +

@@ -69,7 +69,11 @@ describe('operations send exactly the documented request', () => {
 		});
 
 		expect(simulator.requests[0].json).toEqual({ skipDeleteRecord: true });
-		expect(result.output?.[0].json).toEqual({ success: true, callId: 'call-2', recordDeleted: false });
+		expect(result.output?.[0].json).toEqual({
+			success: true,
+			callId: 'call-2',
+			recordDeleted: false,
+		});
 		expect(simulator.getCall('call-2')).toEqual({ depersonalized: true, hasRecord: true });
 	});
 
@@ -85,7 +89,11 @@ describe('operations send exactly the documented request', () => {
 		expect(request.path).toBe(`${cisPath}/calls/call-3/record`);
 		expect(request.body).toBe('');
 		expect(request.headers.authorization).toBe(`Bearer ${DEMO_ACCESS_TOKEN}`);
-		expect(result.output?.[0].json).toEqual({ success: true, callId: 'call-3', recordDeleted: true });
+		expect(result.output?.[0].json).toEqual({
+			success: true,
+			callId: 'call-3',
+			recordDeleted: true,
+		});
 		expect(simulator.getCall('call-3')).toEqual({ depersonalized: false, hasRecord: false });
 	});
 
@@ -181,7 +189,9 @@ describe('items: one result per input item, in order, paired', () => {
 
 		expect(result.error).toBeUndefined();
 		const output = result.output ?? [];
-		expect(output.map((item) => item.pairedItem)).toEqual([0, 1, 2, 3, 4].map((item) => ({ item })));
+		expect(output.map((item) => item.pairedItem)).toEqual(
+			[0, 1, 2, 3, 4].map((item) => ({ item })),
+		);
 		expect(output.map((item) => item.json.success)).toEqual([true, false, false, false, true]);
 		expect(output[1].json).toMatchObject({ callId: 'unknown-call', statusCode: 404 });
 		expect(output[1].json.error).toMatch(/depersonalize call "unknown-call".*HTTP 404.*not found/);
@@ -261,7 +271,11 @@ describe('options', () => {
 		const parameters = operationParameters('call', 'depersonalize');
 		await run({ items: idItems(['call-1']), parameters, credentials: tokenCredentials(simulator) });
 
-		const again = await run({ items: idItems(['call-1']), parameters, credentials: tokenCredentials(simulator) });
+		const again = await run({
+			items: idItems(['call-1']),
+			parameters,
+			credentials: tokenCredentials(simulator),
+		});
 		expect(again.error?.message).toMatch(/depersonalize call "call-1" \(item 0\): HTTP 404/);
 
 		const ignoring = await run({
@@ -276,8 +290,16 @@ describe('options', () => {
 
 describe('errors name the operation, the ID, the status and the API’s message', () => {
 	test.each([
-		[400, '{"message":"skipDeleteRecord must be a boolean"}', /HTTP 400 – skipDeleteRecord must be a boolean/],
-		[422, '{"error":{"message":"Call is locked by a running campaign"}}', /HTTP 422 – Call is locked/],
+		[
+			400,
+			'{"message":"skipDeleteRecord must be a boolean"}',
+			/HTTP 400 – skipDeleteRecord must be a boolean/,
+		],
+		[
+			422,
+			'{"error":{"message":"Call is locked by a running campaign"}}',
+			/HTTP 422 – Call is locked/,
+		],
 		[404, '{"detail":"No such call"}', /HTTP 404 – No such call/],
 		[500, 'Internal failure <b>db</b>', /HTTP 500 – Internal failure db/],
 	])('HTTP %i', async (status, body, expected) => {
@@ -320,7 +342,9 @@ describe('errors name the operation, the ID, the status and the API’s message'
 		});
 
 		expect(result.error?.message).toMatch(/item 1\): HTTP 404/);
-		expect(result.error?.description).toMatch(/1 of 4 items were done.*Not sent: 2 \(from item 2 on\)/);
+		expect(result.error?.description).toMatch(
+			/1 of 4 items were done, 1 failed\. Not sent: 2 \(the first is item 2\)/,
+		);
 		expect(simulator.requests.map((request) => request.id)).toEqual(['call-1', 'unknown-call']);
 		expect(simulator.getCall('call-2')?.hasRecord).toBe(true);
 	});
@@ -457,7 +481,9 @@ describe('email + password credential', () => {
 		expect(output).toHaveLength(3);
 		for (const item of output) {
 			expect(item.json.success).toBe(false);
-			expect(item.json.error).toMatch(/Twin24 login failed \(HTTP 401: Invalid email or password\)/);
+			expect(item.json.error).toMatch(
+				/Twin24 login failed \(HTTP 401: Invalid email or password\)/,
+			);
 		}
 		expect(JSON.stringify(result.run)).not.toContain('wrong-SECRET-pw');
 		expect(secretsIn(result, simulator)).toEqual([]);
@@ -467,7 +493,11 @@ describe('email + password credential', () => {
 describe('credential test', () => {
 	test('passes with a good email and password', async () => {
 		const store = new CredentialStore({
-			[TWIN24_CREDENTIAL_ID]: { type: 'twin24Api', name: 'Twin24', data: loginCredentials(simulator) },
+			[TWIN24_CREDENTIAL_ID]: {
+				type: 'twin24Api',
+				name: 'Twin24',
+				data: loginCredentials(simulator),
+			},
 		});
 		const result = await testCredential({ store, credentialId: TWIN24_CREDENTIAL_ID });
 		expect(result).toEqual({ status: 'OK', message: 'Connection successful!' });

@@ -17,12 +17,16 @@ import {
 
 export { DEMO_ACCESS_TOKEN, DEMO_EMAIL, DEMO_PASSWORD, DEMO_READONLY_ACCESS_TOKEN };
 
-/** A simulator that knows the demo user and the demo access tokens. */
-export async function startSimulator(options: SimulatorOptions = {}): Promise<Twin24Simulator> {
-	const simulator = await Twin24Simulator.start(options);
+function addDemoIdentity(simulator: Twin24Simulator): void {
 	simulator.addUser(DEMO_EMAIL, DEMO_PASSWORD);
 	simulator.addAccessToken(DEMO_ACCESS_TOKEN);
 	simulator.addAccessToken(DEMO_READONLY_ACCESS_TOKEN, { canErase: false });
+}
+
+/** A simulator that knows the demo user and the demo access tokens, again after every reset. */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Twin24Simulator> {
+	const simulator = await Twin24Simulator.start({ ...options, onReset: addDemoIdentity });
+	addDemoIdentity(simulator);
 	return simulator;
 }
 
@@ -86,12 +90,14 @@ function collectStrings(value: unknown, into: string[], seen: Set<object>, depth
 		into.push(value.toString('utf8'));
 		return;
 	}
-	const iterable = value instanceof Map ? [...value.entries()] : value instanceof Set ? [...value] : [];
+	const iterable =
+		value instanceof Map ? [...value.entries()] : value instanceof Set ? [...value] : [];
 	for (const entry of iterable) collectStrings(entry, into, seen, depth + 1);
 	for (const key of Object.getOwnPropertyNames(value)) {
 		into.push(key);
 		const descriptor = Object.getOwnPropertyDescriptor(value, key);
-		if (descriptor && 'value' in descriptor) collectStrings(descriptor.value, into, seen, depth + 1);
+		if (descriptor && 'value' in descriptor)
+			collectStrings(descriptor.value, into, seen, depth + 1);
 	}
 }
 

@@ -89,6 +89,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-	process.stderr.write(`twin24 simulator: ${error instanceof Error ? error.message : String(error)}\n`);
+	process.stderr.write(
+		`twin24 simulator: ${error instanceof Error ? error.message : String(error)}\n`,
+	);
 	process.exit(1);
 });

@@ -19,7 +19,13 @@
  */
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, Server, ServerResponse } from 'node:http';
+import type {
+	IncomingHttpHeaders,
+	IncomingMessage,
+	OutgoingHttpHeaders,
+	Server,
+	ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -42,7 +48,11 @@ export const DEMO_CALL_IDS: readonly string[] = [
 	'8a61d0f4-2c3b-47e5-b9d8-5e1f6a0c3d72',
 	'c47e9a25-81f6-4d3c-a0b2-9f8e7d6c5b41',
 ];
-export const DEMO_CANDIDATE_IDS: readonly string[] = ['candidate-1001', 'candidate-1002', 'candidate-1003'];
+export const DEMO_CANDIDATE_IDS: readonly string[] = [
+	'candidate-1001',
+	'candidate-1002',
+	'candidate-1003',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -60,8 +70,6 @@ export type RetryAfterForm = 'seconds' | 'http-date' | 'none';
 
 export interface RateLimitSetting {
 	requestsPerSecond: number;
-	/** Bucket size; default max(1, ceil(requestsPerSecond / 10)). */
-	burst?: number;
 	/** Form of the Retry-After header on 429; default 'seconds'. */
 	retryAfter?: RetryAfterForm;
 }
@@ -260,7 +268,9 @@ export const SWITCH_NAMES: readonly (keyof SimulatorSwitches)[] = [
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+	return (
+		typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value)
+	);
 }
 
 function isErasureRoute(route: RouteName): route is ErasureRoute {
@@ -357,8 +367,18 @@ const NO_ROUTE: RouteMatch = { route: 'unknown', id: undefined, idMalformed: fal
 const LOGIN_PATH = `${IAM_BASE_PATH}/auth/login`;
 const ME_PATH = `${IAM_BASE_PATH}/users/me`;
 const ID_ROUTES: readonly IdRoute[] = [
-	{ route: 'call.depersonalize', method: 'POST', prefix: `${CIS_BASE_PATH}/calls/`, suffix: '/depersonalization' },
-	{ route: 'call.deleteRecord', method: 'DELETE', prefix: `${CIS_BASE_PATH}/calls/`, suffix: '/record' },
+	{
+		route: 'call.depersonalize',
+		method: 'POST',
+		prefix: `${CIS_BASE_PATH}/calls/`,
+		suffix: '/depersonalization',
+	},
+	{
+		route: 'call.deleteRecord',
+		method: 'DELETE',
+		prefix: `${CIS_BASE_PATH}/calls/`,
+		suffix: '/record',
+	},
 	{
 		route: 'candidate.depersonalize',
 		method: 'POST',
@@ -369,7 +389,9 @@ const ID_ROUTES: readonly IdRoute[] = [
 
 function splitUrl(url: string): { path: string; query: string } {
 	const mark = url.indexOf('?');
-	return mark === -1 ? { path: url, query: '' } : { path: url.slice(0, mark), query: url.slice(mark + 1) };
+	return mark === -1
+		? { path: url, query: '' }
+		: { path: url.slice(0, mark), query: url.slice(mark + 1) };
 }
 
 /** Matches method + raw path. No normalisation: an ID is exactly one raw segment. */
@@ -384,7 +406,8 @@ function matchRoute(method: string, path: string): RouteMatch {
 }
 
 function rawIdSegment(route: IdRoute, method: string, path: string): string | undefined {
-	if (method !== route.method || path.length <= route.prefix.length + route.suffix.length) return undefined;
+	if (method !== route.method || path.length <= route.prefix.length + route.suffix.length)
+		return undefined;
 	if (!path.startsWith(route.prefix) || !path.endsWith(route.suffix)) return undefined;
 	const rawId = path.slice(route.prefix.length, path.length - route.suffix.length);
 	return rawId.includes('/') ? undefined : rawId;
@@ -445,15 +468,23 @@ function readErasureBody(body: ReceivedBody): Checked<{ skipDeleteRecord: boolea
 	if (!isRecord(body.json)) return { ok: false, message: 'Body must be a JSON object' };
 	const flag = body.json.skipDeleteRecord;
 	if (flag === undefined) return { ok: true, skipDeleteRecord: false };
-	if (typeof flag !== 'boolean') return { ok: false, message: 'skipDeleteRecord must be a boolean' };
+	if (typeof flag !== 'boolean')
+		return { ok: false, message: 'skipDeleteRecord must be a boolean' };
 	return { ok: true, skipDeleteRecord: flag };
 }
 
-function readLoginBody(body: ReceivedBody): Checked<{ email: string; password: string; ttl: number | undefined }> {
+function readLoginBody(
+	body: ReceivedBody,
+): Checked<{ email: string; password: string; ttl: number | undefined }> {
 	if (body.kind !== 'json') return { ok: false, message: 'Body must be valid JSON' };
 	if (!isRecord(body.json)) return { ok: false, message: 'Body must be a JSON object' };
 	const { email, password, ttl } = body.json;
-	if (typeof email !== 'string' || email === '' || typeof password !== 'string' || password === '') {
+	if (
+		typeof email !== 'string' ||
+		email === '' ||
+		typeof password !== 'string' ||
+		password === ''
+	) {
 		return { ok: false, message: 'email and password are required' };
 	}
 	if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
@@ -466,7 +497,12 @@ function readLoginBody(body: ReceivedBody): Checked<{ email: string; password: s
 // Validation of switches and scripted answers (typed callers and the JSON control API alike)
 // ---------------------------------------------------------------------------------------------
 
-function requireNumber(value: unknown, name: string, min: number, max = Number.POSITIVE_INFINITY): number {
+function requireNumber(
+	value: unknown,
+	name: string,
+	min: number,
+	max = Number.POSITIVE_INFINITY,
+): number {
 	if (typeof value !== 'number' || Number.isNaN(value) || value < min || value > max) {
 		throw new RangeError(`${name} must be a number from ${min} to ${max}`);
 	}
@@ -474,9 +510,10 @@ function requireNumber(value: unknown, name: string, min: number, max = Number.P
 }
 
 function requirePositive(value: unknown, name: string): number {
-	const number = requireNumber(value, name, 0);
-	if (number === 0 || !Number.isFinite(number)) throw new RangeError(`${name} must be a positive number`);
-	return number;
+	if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+		throw new RangeError(`${name} must be a positive number`);
+	}
+	return value;
 }
 
 function requireBoolean(value: unknown, name: string): boolean {
@@ -493,7 +530,8 @@ function requireStatus(value: unknown, name: string): number {
 function requireTimes(value: unknown): number {
 	if (value === undefined) return 1;
 	const times = requireNumber(value, 'times', 1);
-	if (!Number.isInteger(times) && Number.isFinite(times)) throw new RangeError('times must be an integer');
+	if (!Number.isInteger(times) && Number.isFinite(times))
+		throw new RangeError('times must be an integer');
 	return times;
 }
 
@@ -506,14 +544,14 @@ function readLatency(value: unknown): LatencySetting {
 
 function readRateLimit(value: unknown): RateLimitSetting | null {
 	if (value === null) return null;
-	if (!isRecord(value)) throw new TypeError('rateLimit must be null or { requestsPerSecond, burst?, retryAfter? }');
+	if (!isRecord(value))
+		throw new TypeError('rateLimit must be null or { requestsPerSecond, retryAfter? }');
 	const requestsPerSecond = requirePositive(value.requestsPerSecond, 'rateLimit.requestsPerSecond');
-	const burst = value.burst === undefined ? undefined : requireNumber(value.burst, 'rateLimit.burst', 1);
 	if (value.retryAfter !== undefined && !RETRY_AFTER_FORMS.has(value.retryAfter)) {
 		throw new TypeError("rateLimit.retryAfter must be 'seconds', 'http-date' or 'none'");
 	}
 	const retryAfter = value.retryAfter as RetryAfterForm | undefined;
-	return { requestsPerSecond, burst, retryAfter };
+	return { requestsPerSecond, retryAfter };
 }
 
 function readFaults(value: unknown): FaultSetting | null {
@@ -521,10 +559,15 @@ function readFaults(value: unknown): FaultSetting | null {
 	if (!isRecord(value)) throw new TypeError('faults must be null or { rate, kinds, seed? }');
 	const rate = requireNumber(value.rate, 'faults.rate', 0, 1);
 	const kinds = value.kinds;
-	if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((kind) => INJECTABLE_FAULTS.has(kind))) {
+	if (
+		!Array.isArray(kinds) ||
+		kinds.length === 0 ||
+		!kinds.every((kind) => INJECTABLE_FAULTS.has(kind))
+	) {
 		throw new TypeError("faults.kinds must be a non-empty array of 500, 502, 503, 504 or 'reset'");
 	}
-	const seed = value.seed === undefined ? undefined : requireNumber(value.seed, 'faults.seed', -(2 ** 53));
+	const seed =
+		value.seed === undefined ? undefined : requireNumber(value.seed, 'faults.seed', -(2 ** 53));
 	return { rate, kinds: [...(kinds as InjectedFault[])], seed };
 }
 
@@ -539,13 +582,17 @@ export function readSwitches(input: unknown): Partial<SimulatorSwitches> {
 	if (input.latencyMs !== undefined) result.latencyMs = readLatency(input.latencyMs);
 	if (input.rateLimit !== undefined) result.rateLimit = readRateLimit(input.rateLimit);
 	if (input.faults !== undefined) result.faults = readFaults(input.faults);
-	if (input.acceptAnyId !== undefined) result.acceptAnyId = requireBoolean(input.acceptAnyId, 'acceptAnyId');
-	if (input.tokenTtlSeconds !== undefined) result.tokenTtlSeconds = readTokenTtl(input.tokenTtlSeconds);
+	if (input.acceptAnyId !== undefined)
+		result.acceptAnyId = requireBoolean(input.acceptAnyId, 'acceptAnyId');
+	if (input.tokenTtlSeconds !== undefined)
+		result.tokenTtlSeconds = readTokenTtl(input.tokenTtlSeconds);
 	if (input.maxTokenTtlSeconds !== undefined) {
 		result.maxTokenTtlSeconds = requirePositive(input.maxTokenTtlSeconds, 'maxTokenTtlSeconds');
 	}
-	if (input.logBodies !== undefined) result.logBodies = requireBoolean(input.logBodies, 'logBodies');
-	if (input.logHeaders !== undefined) result.logHeaders = requireBoolean(input.logHeaders, 'logHeaders');
+	if (input.logBodies !== undefined)
+		result.logBodies = requireBoolean(input.logBodies, 'logBodies');
+	if (input.logHeaders !== undefined)
+		result.logHeaders = requireBoolean(input.logHeaders, 'logHeaders');
 	return result;
 }
 
@@ -558,7 +605,10 @@ function readStatusAnswer(input: Record<string, unknown>): ScriptedAnswer {
 	if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
 		throw new TypeError('body must be a string or Buffer');
 	}
-	if (headers !== undefined && (!isRecord(headers) || !Object.values(headers).every((v) => typeof v === 'string'))) {
+	if (
+		headers !== undefined &&
+		(!isRecord(headers) || !Object.values(headers).every((v) => typeof v === 'string'))
+	) {
 		throw new TypeError('headers must be an object of strings');
 	}
 	return {
@@ -582,7 +632,12 @@ export function readScriptedAnswer(input: unknown): ScriptedAnswer {
 			return { kind: 'hang', times };
 		case 'slowHeaders': {
 			const status = input.status === undefined ? undefined : requireStatus(input.status, 'status');
-			return { kind: 'slowHeaders', delayMs: requireNumber(input.delayMs, 'delayMs', 0, 600_000), status, times };
+			return {
+				kind: 'slowHeaders',
+				delayMs: requireNumber(input.delayMs, 'delayMs', 0, 600_000),
+				status,
+				times,
+			};
 		}
 		case 'endlessBody':
 			return { kind: 'endlessBody', status: requireStatus(input.status, 'status'), times };
@@ -594,8 +649,10 @@ export function readScriptedAnswer(input: unknown): ScriptedAnswer {
 }
 
 function readRedirectAnswer(input: Record<string, unknown>, times: number): ScriptedAnswer {
-	if (!REDIRECT_STATUSES.has(input.status)) throw new RangeError('redirect status must be 301, 302, 303, 307 or 308');
-	if (typeof input.location !== 'string' || input.location === '') throw new TypeError('location must be a string');
+	if (!REDIRECT_STATUSES.has(input.status))
+		throw new RangeError('redirect status must be 301, 302, 303, 307 or 308');
+	if (typeof input.location !== 'string' || input.location === '')
+		throw new TypeError('location must be a string');
 	const status = input.status as 301 | 302 | 303 | 307 | 308;
 	return { kind: 'redirect', status, location: input.location, times };
 }
@@ -604,34 +661,33 @@ function readRedirectAnswer(input: Record<string, unknown>, times: number): Scri
 // Building blocks
 // ---------------------------------------------------------------------------------------------
 
-class TokenBucket {
-	private tokens: number;
-	private lastRefillAt = performance.now();
+/**
+ * At most `limit` requests in any trailing second: the usual meaning of "N requests per
+ * second". A ring of the last `limit` admission times; the oldest decides.
+ */
+class SlidingWindowLimit {
+	private readonly admittedAt: Float64Array;
+	private next = 0;
 
-	constructor(
-		private readonly perSecond: number,
-		private readonly capacity: number,
-	) {
-		this.tokens = capacity;
+	constructor(limit: number) {
+		this.admittedAt = new Float64Array(Math.max(1, Math.ceil(limit))).fill(
+			Number.NEGATIVE_INFINITY,
+		);
 	}
 
-	/** Takes one token: returns 0 when granted, else the milliseconds until one is available. */
+	/** Admits one request: returns 0 when admitted, else the milliseconds until one would be. */
 	take(): number {
 		const now = performance.now();
-		this.tokens = Math.min(this.capacity, this.tokens + ((now - this.lastRefillAt) / 1000) * this.perSecond);
-		this.lastRefillAt = now;
-		if (this.tokens >= 1) {
-			this.tokens -= 1;
-			return 0;
-		}
-		return ((1 - this.tokens) / this.perSecond) * 1000;
+		const oldest = this.admittedAt[this.next];
+		if (now - oldest < 1000) return oldest + 1000 - now;
+		this.admittedAt[this.next] = now;
+		this.next = (this.next + 1) % this.admittedAt.length;
+		return 0;
 	}
 }
 
-function createBucket(setting: RateLimitSetting | null): TokenBucket | undefined {
-	if (setting === null) return undefined;
-	const burst = setting.burst ?? Math.max(1, Math.ceil(setting.requestsPerSecond / 10));
-	return new TokenBucket(setting.requestsPerSecond, burst);
+function createLimit(setting: RateLimitSetting | null): SlidingWindowLimit | undefined {
+	return setting === null ? undefined : new SlidingWindowLimit(setting.requestsPerSecond);
 }
 
 class FaultDice {
@@ -675,7 +731,9 @@ class ScriptBook {
 
 	takeFailure(route: ApiRoute): ScriptedFault | undefined {
 		if (this.failures.length === 0) return undefined;
-		const index = this.failures.findIndex((failure) => failure.route === undefined || failure.route === route);
+		const index = this.failures.findIndex(
+			(failure) => failure.route === undefined || failure.route === route,
+		);
 		if (index === -1) return undefined;
 		const failure = this.failures[index];
 		failure.remaining -= 1;
@@ -711,7 +769,8 @@ interface TokenRecord {
 	expiresAtMs: number;
 }
 
-type TokenCheck = { kind: 'valid'; token: TokenRecord } | { kind: 'missing' | 'unknown' | 'expired' };
+type TokenCheck =
+	{ kind: 'valid'; token: TokenRecord } | { kind: 'missing' | 'unknown' | 'expired' };
 
 /** Users, static tokens and JWTs issued by login. */
 class IdentityStore {
@@ -732,11 +791,18 @@ class IdentityStore {
 
 	addStaticToken(token: string, options: AccessTokenOptions): void {
 		const owner = this.ownerFor(options.email);
-		this.tokens.set(token, this.newRecord(owner, options.canErase ?? true, Number.POSITIVE_INFINITY));
+		this.tokens.set(
+			token,
+			this.newRecord(owner, options.canErase ?? true, Number.POSITIVE_INFINITY),
+		);
 	}
 
 	/** Returns the issued tokens, or undefined when the email or password is wrong. */
-	login(email: string, password: string, ttlSeconds: number): { token: string; refreshToken: string } | undefined {
+	login(
+		email: string,
+		password: string,
+		ttlSeconds: number,
+	): { token: string; refreshToken: string } | undefined {
 		const user = this.users.get(email);
 		if (user === undefined || user.password !== password) return undefined;
 		const owner = { id: user.id, email: user.email };
@@ -752,7 +818,8 @@ class IdentityStore {
 		if (bearer === null) return { kind: 'missing' };
 		const token = this.tokens.get(bearer[1]);
 		if (token === undefined) return { kind: 'unknown' };
-		if (token.serial <= this.expiredThroughSerial || Date.now() >= token.expiresAtMs) return { kind: 'expired' };
+		if (token.serial <= this.expiredThroughSerial || Date.now() >= token.expiresAtMs)
+			return { kind: 'expired' };
 		return { kind: 'valid', token };
 	}
 
@@ -781,7 +848,9 @@ class IdentityStore {
 			jti: randomUUID(),
 		};
 		const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
-		const signature = createHmac('sha256', this.signingKey).update(`${header}.${payload}`).digest('base64url');
+		const signature = createHmac('sha256', this.signingKey)
+			.update(`${header}.${payload}`)
+			.digest('base64url');
 		return `${header}.${payload}.${signature}`;
 	}
 }
@@ -842,7 +911,8 @@ function listen(server: Server, port: number): Promise<number> {
 		server.listen(port, LOOPBACK, () => {
 			server.off('error', reject);
 			const address = server.address();
-			if (address === null || typeof address === 'string') reject(new Error('simulator has no TCP address'));
+			if (address === null || typeof address === 'string')
+				reject(new Error('simulator has no TCP address'));
 			else resolve(address.port);
 		});
 	});
@@ -860,7 +930,7 @@ export class Twin24Simulator {
 
 	private readonly initialSwitches: SimulatorSwitches;
 	private active: SimulatorSwitches = { ...DEFAULT_SWITCHES };
-	private bucket: TokenBucket | undefined;
+	private limit: SlidingWindowLimit | undefined;
 	private dice: FaultDice | undefined;
 	private readonly identities = new IdentityStore();
 	private readonly log = new RequestLog();
@@ -917,7 +987,8 @@ export class Twin24Simulator {
 
 	/** Adds (or re-seeds) calls; default hasRecord true. */
 	addCalls(ids: readonly string[], options: { hasRecord?: boolean } = {}): void {
-		for (const id of ids) this.calls.set(id, { depersonalized: false, hasRecord: options.hasRecord ?? true });
+		for (const id of ids)
+			this.calls.set(id, { depersonalized: false, hasRecord: options.hasRecord ?? true });
 	}
 
 	addCandidates(ids: readonly string[]): void {
@@ -969,7 +1040,8 @@ export class Twin24Simulator {
 	/** The next `count` API requests (optionally only of `route`) get `fault` before any state change. */
 	failNext(count: number, fault: ScriptedFault, options: { route?: ApiRoute } = {}): void {
 		const times = requireTimes(count);
-		if (options.route !== undefined && !API_ROUTES.has(options.route)) throw new TypeError('unknown route');
+		if (options.route !== undefined && !API_ROUTES.has(options.route))
+			throw new TypeError('unknown route');
 		this.scripts.addFailures(times, readScriptedFault(fault), options.route);
 	}
 
@@ -1055,8 +1127,9 @@ export class Twin24Simulator {
 
 	private applySwitches(changes: Partial<SimulatorSwitches>): void {
 		this.active = { ...this.active, ...changes };
-		if (changes.rateLimit !== undefined) this.bucket = createBucket(this.active.rateLimit);
-		if (changes.faults !== undefined) this.dice = this.active.faults ? new FaultDice(this.active.faults) : undefined;
+		if (changes.rateLimit !== undefined) this.limit = createLimit(this.active.rateLimit);
+		if (changes.faults !== undefined)
+			this.dice = this.active.faults ? new FaultDice(this.active.faults) : undefined;
 	}
 
 	private trackSocket(socket: Socket): void {
@@ -1079,7 +1152,13 @@ export class Twin24Simulator {
 			.catch((error: unknown) => this.answerInternalError(entry, res, error));
 	}
 
-	private record(req: IncomingMessage, url: string, path: string, query: string, match: RouteMatch): RecordedRequest {
+	private record(
+		req: IncomingMessage,
+		url: string,
+		path: string,
+		query: string,
+		match: RouteMatch,
+	): RecordedRequest {
 		const entry = this.log.append({
 			method: req.method ?? '',
 			url,
@@ -1123,7 +1202,8 @@ export class Twin24Simulator {
 		}
 		const { route } = match;
 		if (route === 'unknown') return this.answerJson(entry, res, 404, { message: 'No route' });
-		if (body.kind === 'tooLarge') return this.answerJson(entry, res, 413, { message: 'Body too large' });
+		if (body.kind === 'tooLarge')
+			return this.answerJson(entry, res, 413, { message: 'Body too large' });
 		if (this.refuseOverLimit(entry, res)) return;
 		const latencyMs = pickLatencyMs(this.active.latencyMs);
 		if (latencyMs > 0) await this.delay(latencyMs);
@@ -1133,7 +1213,8 @@ export class Twin24Simulator {
 		const access = this.identities.check(req.headers.authorization);
 		if (access.kind !== 'valid') return this.refuseToken(entry, res, access.kind);
 		if (route === 'me') return this.answerJson(entry, res, 200, access.token.owner);
-		if (!access.token.canErase) return this.answerJson(entry, res, 403, { message: FORBIDDEN_MESSAGE });
+		if (!access.token.canErase)
+			return this.answerJson(entry, res, 403, { message: FORBIDDEN_MESSAGE });
 		return this.handleErasure(entry, res, route, match, body);
 	}
 
@@ -1145,15 +1226,23 @@ export class Twin24Simulator {
 		body: ReceivedBody,
 	): void {
 		const id = match.id;
-		if (id === undefined) return this.answerJson(entry, res, 400, { message: 'ID has malformed percent-encoding' });
+		if (id === undefined)
+			return this.answerJson(entry, res, 400, { message: 'ID has malformed percent-encoding' });
 		const scripted = this.scripts.takeAnswer(id);
 		if (scripted === undefined) return this.erase(entry, res, route, id, body);
 		this.playScripted(entry, res, scripted, () => this.erase(entry, res, route, id, body));
 	}
 
-	private erase(entry: RecordedRequest, res: ServerResponse, route: ErasureRoute, id: string, body: ReceivedBody): void {
+	private erase(
+		entry: RecordedRequest,
+		res: ServerResponse,
+		route: ErasureRoute,
+		id: string,
+		body: ReceivedBody,
+	): void {
 		const options = route === 'call.deleteRecord' ? undefined : readErasureBody(body);
-		if (options !== undefined && !options.ok) return this.answerJson(entry, res, 400, { message: options.message });
+		if (options !== undefined && !options.ok)
+			return this.answerJson(entry, res, 400, { message: options.message });
 		const skipDeleteRecord = options?.skipDeleteRecord;
 		entry.skipDeleteRecord = skipDeleteRecord;
 		const refusal = this.changeState(route, id, skipDeleteRecord === true);
@@ -1162,7 +1251,11 @@ export class Twin24Simulator {
 	}
 
 	/** Applies an erasure; returns the 404 message when there is nothing to erase. */
-	private changeState(route: ErasureRoute, id: string, skipDeleteRecord: boolean): string | undefined {
+	private changeState(
+		route: ErasureRoute,
+		id: string,
+		skipDeleteRecord: boolean,
+	): string | undefined {
 		if (route === 'candidate.depersonalize') return this.depersonalizeCandidate(id);
 		if (route === 'call.deleteRecord') return this.deleteCallRecord(id);
 		return this.depersonalizeCall(id, skipDeleteRecord);
@@ -1229,20 +1322,25 @@ export class Twin24Simulator {
 		return Math.min(requestedTtl ?? DEFAULT_LOGIN_TTL_SECONDS, this.active.maxTokenTtlSeconds);
 	}
 
-	private refuseToken(entry: RecordedRequest, res: ServerResponse, problem: 'missing' | 'unknown' | 'expired'): void {
+	private refuseToken(
+		entry: RecordedRequest,
+		res: ServerResponse,
+		problem: 'missing' | 'unknown' | 'expired',
+	): void {
 		const message = problem === 'expired' ? 'Token expired' : 'Unauthorized';
 		this.answerJson(entry, res, 401, { message }, UNAUTHORIZED_HEADERS);
 	}
 
-	/** Answers 429 and returns true when the token bucket is empty. */
+	/** Answers 429 and returns true when the rate limit is reached. */
 	private refuseOverLimit(entry: RecordedRequest, res: ServerResponse): boolean {
 		const setting = this.active.rateLimit;
-		if (this.bucket === undefined || setting === null) return false;
-		const waitMs = this.bucket.take();
+		if (this.limit === undefined || setting === null) return false;
+		const waitMs = this.limit.take();
 		if (waitMs === 0) return false;
 		this.counters.rateLimited += 1;
 		const retryAfter = retryAfterValue(setting.retryAfter ?? 'seconds', waitMs);
-		const headers: OutgoingHttpHeaders = retryAfter === undefined ? {} : { 'retry-after': retryAfter };
+		const headers: OutgoingHttpHeaders =
+			retryAfter === undefined ? {} : { 'retry-after': retryAfter };
 		this.answerJson(entry, res, 429, { message: 'Too many requests' }, headers);
 		return true;
 	}
@@ -1259,7 +1357,12 @@ export class Twin24Simulator {
 		res.socket?.destroy();
 	}
 
-	private playScripted(entry: RecordedRequest, res: ServerResponse, answer: ScriptedAnswer, proceed: () => void): void {
+	private playScripted(
+		entry: RecordedRequest,
+		res: ServerResponse,
+		answer: ScriptedAnswer,
+		proceed: () => void,
+	): void {
 		this.counters.scriptedAnswers += 1;
 		switch (answer.kind) {
 			case 'hang':
@@ -1278,7 +1381,13 @@ export class Twin24Simulator {
 				return this.answer(entry, res, answer.status, '', { location: answer.location });
 			case undefined:
 			case 'status':
-				return this.answerScriptedStatus(entry, res, answer.status, answer.body, answer.headers ?? {});
+				return this.answerScriptedStatus(
+					entry,
+					res,
+					answer.status,
+					answer.body,
+					answer.headers ?? {},
+				);
 		}
 	}
 
@@ -1314,7 +1423,12 @@ export class Twin24Simulator {
 		this.answerJson(entry, res, 500, { message: `Simulator error: ${errorMessage(error)}` });
 	}
 
-	private answerCanned(entry: RecordedRequest, res: ServerResponse, status: number, extra: OutgoingHttpHeaders = {}): void {
+	private answerCanned(
+		entry: RecordedRequest,
+		res: ServerResponse,
+		status: number,
+		extra: OutgoingHttpHeaders = {},
+	): void {
 		const canned = cannedBody(status);
 		this.answer(entry, res, status, canned.body, { ...canned.headers, ...extra });
 	}
@@ -1326,7 +1440,10 @@ export class Twin24Simulator {
 		payload: object,
 		headers: OutgoingHttpHeaders = {},
 	): void {
-		this.answer(entry, res, status, JSON.stringify(payload), { 'content-type': JSON_TYPE, ...headers });
+		this.answer(entry, res, status, JSON.stringify(payload), {
+			'content-type': JSON_TYPE,
+			...headers,
+		});
 	}
 
 	private answer(
@@ -1373,7 +1490,10 @@ const OK: ControlAnswer = { status: 200, payload: { ok: true } };
 function sendControlAnswer(res: ServerResponse, answer: ControlAnswer): void {
 	if (res.destroyed) return;
 	const text = JSON.stringify(answer.payload);
-	res.writeHead(answer.status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+	res.writeHead(answer.status, {
+		'content-type': JSON_TYPE,
+		'content-length': Buffer.byteLength(text),
+	});
 	res.end(text);
 }
 
@@ -1394,8 +1514,13 @@ function readStringList(value: unknown, name: string): string[] {
 function readSeed(input: unknown): SeedRequest {
 	rejectUnknownKeys(input, ['calls', 'candidates', 'hasRecord']);
 	const body = input as Record<string, unknown>;
-	const hasRecord = body.hasRecord === undefined ? undefined : requireBoolean(body.hasRecord, 'hasRecord');
-	return { calls: readStringList(body.calls, 'calls'), candidates: readStringList(body.candidates, 'candidates'), hasRecord };
+	const hasRecord =
+		body.hasRecord === undefined ? undefined : requireBoolean(body.hasRecord, 'hasRecord');
+	return {
+		calls: readStringList(body.calls, 'calls'),
+		candidates: readStringList(body.candidates, 'candidates'),
+		hasRecord,
+	};
 }
 
 class ControlApi {
@@ -1404,13 +1529,17 @@ class ControlApi {
 	handle(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {
 		readBody(req)
 			.then((body) => this.dispatch(req.method ?? '', path, query, body))
-			.catch((error: unknown): ControlAnswer => ({ status: 400, payload: { message: errorMessage(error) } }))
+			.catch((error: unknown): ControlAnswer => ({
+				status: 400,
+				payload: { message: errorMessage(error) },
+			}))
 			.then((answer) => sendControlAnswer(res, answer))
 			.catch(() => res.destroy());
 	}
 
 	private dispatch(method: string, path: string, query: string, body: ReceivedBody): ControlAnswer {
-		if (body.kind === 'invalid' || body.kind === 'tooLarge') throw new TypeError('body must be valid JSON');
+		if (body.kind === 'invalid' || body.kind === 'tooLarge')
+			throw new TypeError('body must be valid JSON');
 		const action = path.slice(CONTROL_BASE_PATH.length + 1);
 		if (method === 'GET') return this.read(action, query);
 		if (method === 'POST') return this.change(action, body.json ?? {});
@@ -1466,7 +1595,10 @@ class ControlApi {
 	private failNext(input: unknown): ControlAnswer {
 		rejectUnknownKeys(input, ['count', 'fault', 'route']);
 		const body = input as Record<string, unknown>;
-		if (body.route !== undefined && (typeof body.route !== 'string' || !API_ROUTES.has(body.route))) {
+		if (
+			body.route !== undefined &&
+			(typeof body.route !== 'string' || !API_ROUTES.has(body.route))
+		) {
 			throw new TypeError('route must be one of ' + [...API_ROUTES].join(', '));
 		}
 		const route = body.route as ApiRoute | undefined;

@@ -2,7 +2,7 @@ import type { INodeProperties } from 'n8n-workflow';
 
 /** UI pieces shared by several operations. Each operation attaches its own displayOptions. */
 
-export const DEFAULT_CONCURRENCY = 5;
+export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_MAX_RETRIES = 5;
 export const DEFAULT_TIMEOUT_MS = 30000;
 

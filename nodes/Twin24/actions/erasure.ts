@@ -26,6 +26,8 @@ export interface ErasureOperation {
 const MAX_ID_LENGTH = 256;
 const FORBIDDEN_ID_CHARACTERS = /[/\\?#]/;
 const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
+/** Half of a UTF-16 surrogate pair without the other half: no text, and no valid URL either. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function shown(value: string): string {
 	return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
@@ -51,6 +53,7 @@ function idProblem(value: string): string | undefined {
 	if (WHITESPACE_OR_CONTROL.test(value)) {
 		return `(${shown(value)}) contains a space or control character, which no Twin24 ID has`;
 	}
+	if (LONE_SURROGATE.test(value)) return 'contains a broken Unicode character';
 	return undefined;
 }
 
@@ -66,7 +69,8 @@ export function readId(
 ): string {
 	const raw = ctx.getNodeParameter(idParameter, itemIndex, '') as unknown;
 	const fix = `Set ${idLabel} to the field that holds the ID, e.g. {{ $json.${idParameter} }}.`;
-	const asText = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : raw;
+	// A field missing from the item reads as undefined: that is an empty ID, not a wrong type.
+	const asText = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : (raw ?? '');
 	if (typeof asText !== 'string') {
 		throw new NodeOperationError(
 			ctx.getNode(),

@@ -117,61 +117,26 @@ function planItem(
 
 /**
  * Runs `task` for indexes 0..count-1, at most `concurrency` at a time, starting them in order.
- * Once `stopped()` is true no new task starts; those in flight finish. Returns how many started.
+ * Once `stopped()` is true no new task starts; those in flight finish.
  */
 async function forEachConcurrently(
 	count: number,
 	concurrency: number,
 	stopped: () => boolean,
 	task: (index: number) => Promise<void>,
-): Promise<number> {
+): Promise<void> {
 	let next = 0;
 	const worker = async () => {
 		while (next < count && !stopped()) await task(next++);
 	};
 	await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-	return next;
 }
 
-interface BatchFailure {
-	error: NodeApiError;
-	itemIndex: number;
-}
+type Results = Array<INodeExecutionData | undefined>;
 
-/** The error thrown when a batch stops at its first failure, saying where to resume. */
-function stoppedBatchError(
-	first: BatchFailure,
-	results: Array<INodeExecutionData | undefined>,
-	plans: ItemPlan[],
-	started: number,
-): NodeApiError {
-	const done = results.filter((item) => item?.json.success === true).length;
-	const notSent = plans.slice(started).filter((plan) => plan.kind === 'send').length;
-	const resumeAt =
-		notSent > 0 ? ` Not sent: ${notSent} (from item ${started} on).` : ' Not sent: 0.';
-	first.error.description =
-		`${first.error.description ?? ''} Stopped at the first failure: ${done} of ${plans.length} items were done before it.${resumeAt} ` +
-		'Turn on Continue On Fail (Settings) to get a result for every item instead.';
-	return first.error;
-}
-
-export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const items = this.getInputData();
-	const operation = operationFor(this);
-	const settings = batchSettings(this);
-	const continueOnFail = this.continueOnFail();
-	const client = await Twin24Client.open(this, settings);
-	const plans = items.map((_, itemIndex) =>
-		planItem(this, operation, itemIndex, (path) => client.url(path)),
-	);
-
-	const firstRefused = plans.find((plan) => plan.kind === 'refused');
-	if (firstRefused !== undefined && !continueOnFail) throw firstRefused.error;
-
-	const idOutput = (id: unknown): IDataObject => ({
-		[operation.idParameter]: id as IDataObject[string],
-	});
-	const results: Array<INodeExecutionData | undefined> = plans.map((plan, itemIndex) => {
+/** Output for the items decided before sending: refused IDs and dry runs. */
+function resultsBeforeSending(plans: ItemPlan[], idOutput: (id: unknown) => IDataObject): Results {
+	return plans.map((plan, itemIndex) => {
 		const pairedItem = { item: itemIndex };
 		if (plan.kind === 'refused') {
 			return {
@@ -185,9 +150,48 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		}
 		return undefined;
 	});
+}
 
-	let firstFailure: BatchFailure | undefined;
-	const started = await forEachConcurrently(
+/** The error thrown when a run stops at its first failure, saying where to resume. */
+function stoppedRunError(
+	first: NodeApiError,
+	results: Results,
+	plans: ItemPlan[],
+	failed: Set<number>,
+): NodeApiError {
+	const done = results.filter((item) => item?.json.success === true).length;
+	const notSent = plans.flatMap((plan, index) =>
+		plan.kind === 'send' && results[index] === undefined && !failed.has(index) ? [index] : [],
+	);
+	const resume =
+		notSent.length > 0
+			? `Not sent: ${notSent.length} (the first is item ${notSent[0]}).`
+			: 'Not sent: 0.';
+	first.description =
+		`${first.description ?? ''} Stopped at this failure: ${done} of ${plans.length} items were done, ${failed.size} failed. ${resume} ` +
+		'Turn on Continue On Fail (Settings) to get a result for every item instead.';
+	return first;
+}
+
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const operation = operationFor(this);
+	const settings = batchSettings(this);
+	const continueOnFail = this.continueOnFail();
+	const client = await Twin24Client.open(this, settings);
+	const plans = this.getInputData().map((_, itemIndex) =>
+		planItem(this, operation, itemIndex, (path) => client.url(path)),
+	);
+	const firstRefused = plans.find((plan) => plan.kind === 'refused');
+	if (firstRefused !== undefined && !continueOnFail) throw firstRefused.error;
+
+	const idOutput = (id: unknown): IDataObject => ({
+		[operation.idParameter]: id as IDataObject[string],
+	});
+	const results = resultsBeforeSending(plans, idOutput);
+	const failed = new Set<number>();
+	let firstFailure: NodeApiError | undefined;
+
+	await forEachConcurrently(
 		plans.length,
 		settings.concurrency,
 		() => firstFailure !== undefined,
@@ -196,28 +200,27 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			if (plan.kind !== 'send') return;
 			const outcome = await client.send(plan, itemIndex);
 			const pairedItem = { item: itemIndex };
-			if (outcome.ok) {
+			if (outcome.ok || (plan.ignoreNotFound && isNotFound(outcome.failure))) {
+				const notFound = outcome.ok ? {} : { notFound: true };
+				const recordDeleted = outcome.ok && plan.recordDeleted;
 				results[itemIndex] = {
-					json: { success: true, ...idOutput(plan.id), recordDeleted: plan.recordDeleted },
+					json: { success: true, ...idOutput(plan.id), recordDeleted, ...notFound },
 					pairedItem,
 				};
 				return;
 			}
-			if (isNotFound(outcome.failure) && plan.ignoreNotFound) {
-				results[itemIndex] = {
-					json: { success: true, ...idOutput(plan.id), recordDeleted: false, notFound: true },
-					pairedItem,
-				};
-				return;
-			}
+			if (outcome.failure.kind === 'notSent') return;
+			failed.add(itemIndex);
+			const what = `${operation.action} "${plan.id}"`;
 			const error = toNodeError(
 				this.getNode(),
 				outcome.failure,
-				{ what: `${operation.action} "${plan.id}"`, itemIndex, retries: outcome.retries },
+				{ what, itemIndex, retries: outcome.retries },
 				settings,
 			);
 			if (!continueOnFail) {
-				firstFailure ??= { error, itemIndex };
+				firstFailure ??= error;
+				client.stop();
 				return;
 			}
 			const statusCode =
@@ -229,7 +232,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		},
 	);
 
-	if (firstFailure !== undefined) throw stoppedBatchError(firstFailure, results, plans, started);
+	if (firstFailure !== undefined) throw stoppedRunError(firstFailure, results, plans, failed);
 	return [results.filter((item): item is INodeExecutionData => item !== undefined)];
 }
 

@@ -20,6 +20,8 @@ import {
 	apiMessageOf,
 	checkBaseUrl,
 	joinUrl,
+	redact,
+	secretsOf,
 } from './protocol';
 
 export const CREDENTIAL_TYPE = 'twin24Api';
@@ -61,7 +63,9 @@ export type Failure =
 	| { kind: 'network'; code: string }
 	| { kind: 'timeout' }
 	| { kind: 'login'; message: string }
-	| { kind: 'tokenRefused'; statusCode: number; apiMessage?: string };
+	| { kind: 'tokenRefused'; statusCode: number; apiMessage?: string }
+	/** The run stopped at another item's failure before this request went out. */
+	| { kind: 'notSent' };
 
 export type SendResult = { ok: true } | { ok: false; failure: Failure; retries: number };
 
@@ -71,7 +75,14 @@ interface ResponseStream extends AsyncIterable<unknown> {
 }
 
 type Attempt =
-	| { kind: 'response'; statusCode: number; retryAfter?: string; location?: string; body: string }
+	| { kind: 'success' }
+	| {
+			kind: 'response';
+			statusCode: number;
+			retryAfter?: string;
+			location?: string;
+			apiMessage?: string;
+	  }
 	| { kind: 'error'; failure: Failure; retryable: boolean };
 
 export interface TransportStats {
@@ -169,45 +180,58 @@ function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
 }
 
 /**
- * The bearer token of one run. In login mode the first request logs in (through the
- * credential's preAuthentication) while the others wait, so a run logs in once; a 401 clears
- * the token it was sent with and the next request logs in again, once for all workers.
+ * The bearer token of one run. Each request is sent with its own copy of the credential data,
+ * so a token cleared by one request never empties the header of another in flight. In login
+ * mode the request that finds no token logs in (through the credential's preAuthentication)
+ * while the others wait and then share the new token, or share the failed login's error.
  */
 class TokenSession {
-	private refreshing: Promise<void> | undefined;
+	private refreshing: Promise<Failure | undefined> | undefined;
 
-	/** Set when no request can succeed any more: a refused token or a refused login. */
+	/** Set when no request can succeed any more: a refused token or a failed login. */
 	fatal: Failure | undefined;
 
 	constructor(
-		private readonly credentials: ICredentialDataDecryptedObject,
+		private readonly shared: ICredentialDataDecryptedObject,
 		readonly loginMode: boolean,
 	) {}
 
-	get token(): string {
-		return bearerTokenOf(this.credentials);
-	}
-
 	/** Forgets `tokenUsed` unless another request has already replaced it. */
 	invalidate(tokenUsed: string): void {
-		if (this.loginMode && this.credentials[SESSION_TOKEN_PROPERTY] === tokenUsed) {
-			this.credentials[SESSION_TOKEN_PROPERTY] = '';
+		if (this.loginMode && this.shared[SESSION_TOKEN_PROPERTY] === tokenUsed) {
+			this.shared[SESSION_TOKEN_PROPERTY] = '';
 		}
 	}
 
-	async run<T>(send: () => Promise<T>): Promise<T> {
-		while (this.refreshing) await this.refreshing;
-		if (!this.loginMode || this.token !== '') return await send();
-		const sending = send();
-		const settled = sending.then(
-			() => undefined,
-			() => undefined,
-		);
+	/** Runs one attempt with a copy of the credentials; tells which token it was sent with. */
+	async send(
+		attempt: (credentials: ICredentialDataDecryptedObject) => Promise<Attempt>,
+	): Promise<{ attempt: Attempt; tokenUsed: string }> {
+		while (this.refreshing) {
+			const loginFailure = await this.refreshing;
+			if (loginFailure)
+				return {
+					attempt: { kind: 'error', failure: loginFailure, retryable: true },
+					tokenUsed: '',
+				};
+		}
+		const credentials = { ...this.shared };
+		const sending = attempt(credentials);
+		if (this.loginMode && bearerTokenOf(credentials) === '') this.shareLogin(sending, credentials);
+		return { attempt: await sending, tokenUsed: bearerTokenOf(credentials) };
+	}
+
+	private shareLogin(sending: Promise<Attempt>, credentials: ICredentialDataDecryptedObject): void {
+		const settled = sending.then((attempt) => {
+			if (attempt.kind === 'error' && attempt.failure.kind === 'login') return attempt.failure;
+			const token = credentials[SESSION_TOKEN_PROPERTY];
+			if (typeof token === 'string' && token !== '') this.shared[SESSION_TOKEN_PROPERTY] = token;
+			return undefined;
+		});
 		this.refreshing = settled;
 		void settled.then(() => {
 			if (this.refreshing === settled) this.refreshing = undefined;
 		});
-		return await sending;
 	}
 }
 
@@ -220,9 +244,10 @@ export class Twin24Client {
 
 	private readonly pacer = new Pacer();
 
+	private stopped = false;
+
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
-		private readonly credentials: ICredentialDataDecryptedObject,
 		private readonly session: TokenSession,
 		private readonly settings: TransportSettings,
 		readonly cisBaseUrl: string,
@@ -243,16 +268,21 @@ export class Twin24Client {
 			);
 		}
 		const session = new TokenSession(credentials, loginMode);
-		if (!loginMode && session.token === '') {
+		if (!loginMode && bearerTokenOf(credentials) === '') {
 			throw new NodeOperationError(ctx.getNode(), 'The Twin24 credential has no access token', {
 				description: 'Nothing was sent. Paste an access token into the Twin24 credential.',
 			});
 		}
-		return new Twin24Client(ctx, credentials, session, settings, cisBaseUrl);
+		return new Twin24Client(ctx, session, settings, cisBaseUrl);
 	}
 
 	url(path: readonly string[]): string {
 		return joinUrl(this.cisBaseUrl, path);
+	}
+
+	/** Stops the run: requests not yet sent are not sent; those in flight finish. */
+	stop(): void {
+		this.stopped = true;
 	}
 
 	/** Sends one request, retrying only this request, and only where that is safe. */
@@ -262,10 +292,12 @@ export class Twin24Client {
 		for (;;) {
 			if (this.session.fatal) return { ok: false, failure: this.session.fatal, retries };
 			const sentAt = await this.pacer.waitForTurn();
-			const tokenUsed = this.session.token;
-			const attempt = await this.session.run(async () => await this.attempt(request));
-			if (attempt.kind === 'response' && attempt.statusCode >= 200 && attempt.statusCode < 300) {
-				this.pacer.onSuccess();
+			if (this.stopped) return { ok: false, failure: { kind: 'notSent' }, retries };
+			const { attempt, tokenUsed } = await this.session.send(
+				async (credentials) => await this.attempt(request, credentials),
+			);
+			if (attempt.kind === 'success') {
+				this.pacer.onSuccess(sentAt);
 				return { ok: true };
 			}
 			if (attempt.kind === 'response' && attempt.statusCode === 401) {
@@ -277,12 +309,14 @@ export class Twin24Client {
 				this.session.fatal ??= {
 					kind: 'tokenRefused',
 					statusCode: 401,
-					apiMessage: apiMessageOf(attempt.body),
+					apiMessage: attempt.apiMessage,
 				};
 				return { ok: false, failure: this.session.fatal, retries };
 			}
 			const { failure, waitMs } = this.judge(attempt, retries, sentAt);
 			if (waitMs === undefined || retries >= this.settings.maxRetries) {
+				// A login that failed for good would fail for every other item too.
+				if (failure.kind === 'login') this.session.fatal ??= failure;
 				return { ok: false, failure, retries };
 			}
 			retries++;
@@ -296,7 +330,7 @@ export class Twin24Client {
 
 	/** The failure an attempt shows, and how long to wait before retrying it (undefined: never). */
 	private judge(
-		attempt: Attempt,
+		attempt: Exclude<Attempt, { kind: 'success' }>,
 		retries: number,
 		sentAt: number,
 	): { failure: Failure; waitMs?: number } {
@@ -309,7 +343,7 @@ export class Twin24Client {
 		const failure: Failure = {
 			kind: 'http',
 			statusCode: attempt.statusCode,
-			apiMessage: apiMessageOf(attempt.body),
+			apiMessage: attempt.apiMessage,
 			location: attempt.location,
 		};
 		if (attempt.statusCode === 429) {
@@ -324,7 +358,10 @@ export class Twin24Client {
 		};
 	}
 
-	private async attempt(request: PlannedRequest): Promise<Attempt> {
+	private async attempt(
+		request: PlannedRequest,
+		credentials: ICredentialDataDecryptedObject,
+	): Promise<Attempt> {
 		if (this.session.fatal) return { kind: 'error', failure: this.session.fatal, retryable: false };
 		this.stats.requests++;
 		const deadline = AbortSignal.timeout(this.settings.timeoutMs);
@@ -343,8 +380,13 @@ export class Twin24Client {
 					disableFollowRedirect: true,
 					timeout: this.settings.timeoutMs,
 				},
-				{ credentialsDecrypted: this.credentialsReference() },
+				{ credentialsDecrypted: this.credentialsReference(credentials) },
 			)) as { statusCode: number; headers: Record<string, unknown>; body: ResponseStream };
+			// Success needs no body; reading one could only turn a done erasure into a retry.
+			if (response.statusCode >= 200 && response.statusCode < 300) {
+				response.body.destroy();
+				return { kind: 'success' };
+			}
 			const body = await readCapped(response.body, deadline);
 			if (!body.ok) return { kind: 'error', failure: body.failure, retryable: body.retryable };
 			return {
@@ -352,7 +394,7 @@ export class Twin24Client {
 				statusCode: response.statusCode,
 				retryAfter: headerValue(response.headers, 'retry-after'),
 				location: headerValue(response.headers, 'location'),
-				body: body.text,
+				apiMessage: apiMessageOf(redact(body.text, secretsOf(credentials))),
 			};
 		} catch (error) {
 			const { failure, retryable } = failureOfThrown(error);
@@ -362,15 +404,10 @@ export class Twin24Client {
 		}
 	}
 
-	/** Shared by all requests of the run, so a token fetched by one request serves them all. */
-	private credentialsReference() {
+	/** The credential as n8n-core expects it, with this request's copy of the data. */
+	private credentialsReference(data: ICredentialDataDecryptedObject) {
 		const reference = this.ctx.getNode().credentials?.[CREDENTIAL_TYPE];
-		return {
-			id: reference?.id ?? '',
-			name: reference?.name ?? '',
-			type: CREDENTIAL_TYPE,
-			data: this.credentials,
-		};
+		return { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_TYPE, data };
 	}
 }
 
@@ -386,6 +423,10 @@ function hostOf(url: string | undefined): string {
 export function describeFailure(failure: Failure): string {
 	switch (failure.kind) {
 		case 'http':
+			if (failure.location !== undefined) {
+				return `HTTP ${failure.statusCode} redirect to ${hostOf(failure.location)}, not followed`;
+			}
+			return `HTTP ${failure.statusCode}${failure.apiMessage ? ` – ${failure.apiMessage}` : ''}`;
 		case 'tokenRefused':
 			return `HTTP ${failure.statusCode}${failure.apiMessage ? ` – ${failure.apiMessage}` : ''}`;
 		case 'network':
@@ -394,6 +435,8 @@ export function describeFailure(failure: Failure): string {
 			return 'Twin24 did not answer in time';
 		case 'login':
 			return failure.message;
+		case 'notSent':
+			return 'not sent, because the run stopped at an earlier failure';
 	}
 }
 
@@ -413,6 +456,8 @@ function hintFor(failure: Failure, settings: TransportSettings): string {
 			return 'Twin24 refused the token. For an access token: paste a valid one into the Twin24 credential. For email and password: the token was refused even after a new login; check the account.';
 		case 'login':
 			return 'The Twin24 login failed; nothing was erased for this item.';
+		case 'notSent':
+			return 'Nothing was sent for this item. Run it again once the earlier failure is fixed.';
 		case 'timeout':
 			return `No answer within ${settings.timeoutMs} ms, even after retries. Try again later, or raise the Timeout option.`;
 		case 'network':
@@ -455,10 +500,16 @@ export function toNodeError(
 		message: describeFailure(failure),
 		httpCode: statusCode === undefined ? null : String(statusCode),
 	};
-	return new NodeApiError(node, cause, {
+	const description = hintFor(failure, settings);
+	const error = new NodeApiError(node, cause, {
 		message,
-		description: hintFor(failure, settings),
+		description,
 		httpCode: statusCode === undefined ? undefined : String(statusCode),
 		itemIndex: context.itemIndex,
 	});
+	// NodeApiError swaps a message that mentions a network error code (ECONNRESET, ETIMEDOUT…)
+	// for a generic one that names neither the item nor the ID.
+	error.message = message;
+	error.description = description;
+	return error;
 }

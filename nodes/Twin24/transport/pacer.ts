@@ -1,19 +1,23 @@
 import { sleep } from 'n8n-workflow';
 
-/** Share of the measured throughput the pacer keeps to after a 429. */
-const RATE_AFTER_LIMIT = 0.95;
-/** Growth of the paced rate per second without a 429, so that a run recovers after a slowdown. */
-const RAMP_PER_SECOND = 1.02;
-/** How long a run must go without a 429 before the pace ramps back up. */
-const QUIET_BEFORE_RAMP_MS = 5000;
+/** Share of the rate the server admitted in the second before a 429 that the run keeps to. */
+const SHARE_OF_ADMITTED_RATE = 0.96;
+/** With fewer successes than this in the last second there is nothing to measure: pause only. */
+const MIN_MEASURABLE_SUCCESSES = 5;
+/** After this long without a 429 the pace grows again, in case the limit was a passing one. */
+const QUIET_BEFORE_RAMP_MS = 20000;
+const RAMP_PER_SECOND = 1.01;
 const WINDOW_MS = 1000;
-const MIN_MEASURED_RATE = 5;
+/** How far behind its schedule the pace may send, to make up for timers that fire late. */
+const CATCH_UP_MS = 10;
 
 /**
- * One pace for all requests of a run. Without a 429 it does not hold anything back. A 429
- * pauses every worker until the server's Retry-After has passed, then sends at a little less
- * than the throughput measured just before it, ramping back up while no 429 comes. 429s
- * answering requests that were already in flight when the run slowed down count as one.
+ * One pace for all requests of a run. Until the first 429 it holds nothing back. A 429 pauses
+ * every worker until its Retry-After has passed, then the run sends at just under what the
+ * server admitted in the second before the limited request was sent (counted once the requests
+ * in flight have come back), so it stays close to the limit without meeting it again; after a
+ * quiet spell the pace ramps back up. 429s answering requests that were already in flight when
+ * the run slowed down are one event, not many.
  */
 export class Pacer {
 	private pausedUntil = 0;
@@ -21,66 +25,81 @@ export class Pacer {
 	private nextSlotAt = 0;
 	private lastLimitedAt = Number.NEGATIVE_INFINITY;
 	private lastRampAt = 0;
+	/** When recent successful requests were sent, in the order they came back, from `recentHead` on. */
 	private readonly recentSuccesses: number[] = [];
 	private recentHead = 0;
+	/** The second before a 429, whose admitted requests set the pace once the pause is over. */
+	private measuring: { from: number; to: number } | undefined;
 
 	constructor(private readonly now: () => number = Date.now) {}
 
-	/** Waits until this request may be sent and returns the time it was let through. */
-	async waitForTurn(): Promise<number> {
-		let now = this.now();
-		this.ramp(now);
-		const slot = Math.max(now, this.pausedUntil, this.nextSlotAt);
-		if (Number.isFinite(this.ratePerSecond)) this.nextSlotAt = slot + 1000 / this.ratePerSecond;
-		if (slot > now) {
-			await sleep(slot - now);
-			now = this.now();
-		}
-		return now;
-	}
-
-	onSuccess(): void {
-		const now = this.now();
-		this.recentSuccesses.push(now);
-		this.forgetBefore(now - WINDOW_MS);
-	}
-
-	/** Slows the whole run down; `sentAt` is what waitForTurn returned for the limited request. */
-	onRateLimited(retryAfterMs: number, sentAt: number): void {
-		const now = this.now();
-		this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
-		if (sentAt < this.lastLimitedAt) return;
-		this.forgetBefore(now - WINDOW_MS);
-		const measured = (this.recentSuccesses.length - this.recentHead) * (1000 / WINDOW_MS);
-		// Too few successes to measure (e.g. the very first requests were limited): pause only.
-		const slower =
-			measured >= MIN_MEASURED_RATE ? measured * RATE_AFTER_LIMIT : Number.POSITIVE_INFINITY;
-		this.ratePerSecond = Math.min(this.ratePerSecond * RATE_AFTER_LIMIT, slower);
-		this.lastLimitedAt = now;
-		this.lastRampAt = now;
-	}
-
-	/** The current pace in requests per second; Infinity until the first 429. */
+	/** The current pace in requests per second; Infinity until the first measurable 429. */
 	get rate(): number {
 		return this.ratePerSecond;
 	}
 
+	/** Waits until a request may be sent; returns the time it was let through. */
+	async waitForTurn(): Promise<number> {
+		const now = this.now();
+		if (this.measuring && now >= this.pausedUntil) {
+			this.paceByAdmittedRate(this.measuring);
+			this.measuring = undefined;
+		}
+		this.ramp(now);
+		// A slot nobody was ready for may be used a little late, so timer delays cost no throughput.
+		const slot = Math.max(now - CATCH_UP_MS, this.pausedUntil, this.nextSlotAt);
+		if (Number.isFinite(this.ratePerSecond)) this.nextSlotAt = slot + 1000 / this.ratePerSecond;
+		if (slot <= now) return now;
+		await sleep(slot - now);
+		return this.now();
+	}
+
+	/** A request let through at `sentAt` (what waitForTurn returned) succeeded. */
+	onSuccess(sentAt: number): void {
+		this.recentSuccesses.push(sentAt);
+		this.forgetBefore(
+			Math.min(this.now(), this.measuring?.from ?? Number.POSITIVE_INFINITY) - WINDOW_MS,
+		);
+	}
+
+	/** A 429 for a request let through at `sentAt`: pause everyone, and slow down once. */
+	onRateLimited(retryAfterMs: number, sentAt: number): void {
+		const now = this.now();
+		this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
+		if (sentAt < this.lastLimitedAt) return;
+		this.lastLimitedAt = now;
+		this.lastRampAt = now;
+		this.measuring = { from: sentAt - WINDOW_MS, to: sentAt };
+		// A first estimate from what has come back so far spaces out the workers that resume
+		// together when the pause ends; it is refined once the requests in flight are back.
+		this.paceByAdmittedRate(this.measuring);
+	}
+
+	private paceByAdmittedRate(window: { from: number; to: number }): void {
+		let admitted = 0;
+		for (let index = this.recentHead; index < this.recentSuccesses.length; index++) {
+			const sentAt = this.recentSuccesses[index];
+			if (sentAt >= window.from && sentAt < window.to) admitted++;
+		}
+		if (admitted >= MIN_MEASURABLE_SUCCESSES) {
+			this.ratePerSecond = admitted * (1000 / WINDOW_MS) * SHARE_OF_ADMITTED_RATE;
+		}
+	}
+
 	private ramp(now: number): void {
 		if (!Number.isFinite(this.ratePerSecond)) return;
-		if (now - this.lastLimitedAt < QUIET_BEFORE_RAMP_MS || now - this.lastRampAt < 1000) return;
-		this.ratePerSecond *= RAMP_PER_SECOND ** ((now - this.lastRampAt) / 1000);
+		const rampFrom = Math.max(this.lastRampAt, this.lastLimitedAt + QUIET_BEFORE_RAMP_MS);
+		if (now - rampFrom < 1000) return;
+		this.ratePerSecond *= RAMP_PER_SECOND ** ((now - rampFrom) / 1000);
 		this.lastRampAt = now;
 	}
 
+	/** Drops what lies before `time`; successes come back roughly in the order they were sent. */
 	private forgetBefore(time: number): void {
-		while (
-			this.recentHead < this.recentSuccesses.length &&
-			this.recentSuccesses[this.recentHead] < time
-		) {
-			this.recentHead++;
-		}
-		if (this.recentHead > 1024 && this.recentHead * 2 > this.recentSuccesses.length) {
-			this.recentSuccesses.splice(0, this.recentHead);
+		const times = this.recentSuccesses;
+		while (this.recentHead < times.length && times[this.recentHead] < time) this.recentHead++;
+		if (this.recentHead > 1024 && this.recentHead * 2 > times.length) {
+			times.splice(0, this.recentHead);
 			this.recentHead = 0;
 		}
 	}

