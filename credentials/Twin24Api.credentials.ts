@@ -219,8 +219,9 @@ export class Twin24Api implements ICredentialType {
 	 */
 	test: ICredentialTestRequest = {
 		request: {
+			baseURL: `={{ $credentials.authMode === "emailPassword" ? $credentials.iamBaseUrl : "${DEFAULT_IAM_BASE_URL}" }}`,
+			url: '/users/me',
 			method: 'GET',
-			url: `={{ ($credentials.iamBaseUrl || "${DEFAULT_IAM_BASE_URL}").replace(/\\/+$/, "") + "/users/me" }}`,
 		},
 	};
 }

@@ -33,6 +33,8 @@ interface Scenario {
 	concurrency?: number;
 	/** Also run the bare comparison node. */
 	compareBare: boolean;
+	/** Sample the live heap (after a forced GC) during the run: slower, but memory figures. */
+	sampleLiveHeap: boolean;
 }
 
 interface SimulatorInfo {
@@ -44,6 +46,7 @@ interface SimulatorInfo {
 
 interface WorkerJob {
 	node: 'twin24' | 'bare';
+	sampleLiveHeap: boolean;
 	items: number;
 	concurrency?: number;
 	simulator: SimulatorInfo;
@@ -55,6 +58,8 @@ interface WorkerResult {
 	succeeded: number;
 	failed: number;
 	peakRssBytes: number;
+	/** Highest heap use during the run above the heap before it (live only with sampleLiveHeap). */
+	peakHeapGrowthBytes: number;
 	heapGrowthBytes: number;
 	error?: string;
 }
@@ -68,8 +73,9 @@ interface SimulatorState {
 // ---------------------------------------------------------------- the comparison node
 
 /**
- * The least a node can do for the same job: one authenticated request per item, sent one after
- * another, nothing checked. Its CPU time is the engine's and n8n's HTTP stack's share.
+ * The least a node can do for the same job: read the ID from the same per-item expression,
+ * send one authenticated request per item, one after another, check nothing. Its CPU time and
+ * memory are the engine's, the expression's and n8n's HTTP stack's share.
  */
 class BareRequestNode implements INodeType {
 	description: INodeTypeDescription = {
@@ -82,7 +88,10 @@ class BareRequestNode implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'twin24Api', required: true }],
-		properties: [{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '' }],
+		properties: [
+			{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '' },
+			{ displayName: 'Call ID', name: 'callId', type: 'string', default: '' },
+		],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -90,10 +99,10 @@ class BareRequestNode implements INodeType {
 		const output: INodeExecutionData[] = [];
 		for (let index = 0; index < items.length; index++) {
 			const baseUrl = this.getNodeParameter('baseUrl', index) as string;
-			const id = encodeURIComponent(String(items[index].json.id));
+			const callId = this.getNodeParameter('callId', index) as string;
 			await this.helpers.httpRequestWithAuthentication.call(this, 'twin24Api', {
 				method: 'POST',
-				url: `${baseUrl}/calls/${id}/depersonalization`,
+				url: `${baseUrl}/calls/${encodeURIComponent(callId)}/depersonalization`,
 				body: { skipDeleteRecord: false },
 				json: true,
 			});
@@ -121,11 +130,20 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 		callId: '={{ $json.id }}',
 		options,
 	};
-	const bare = { baseUrl: job.simulator.cisBaseUrl };
+	const bare = { baseUrl: job.simulator.cisBaseUrl, callId: '={{ $json.id }}' };
 	// Warm up the engine and the HTTP stack outside the measured run.
 	await runTwin24({ items: [{ id: `warm-${job.node}` }], parameters: twin24, credentials });
 	collectGarbage();
 	const heapBefore = process.memoryUsage().heapUsed;
+	let peakHeapUsed = heapBefore;
+	// With sampleLiveHeap, a full GC before each sample: the peak of what the run really holds.
+	const sampler = setInterval(
+		() => {
+			if (job.sampleLiveHeap) collectGarbage();
+			peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed);
+		},
+		job.sampleLiveHeap ? 250 : 10,
+	);
 	const cpuBefore = process.cpuUsage();
 	const startedAt = performance.now();
 	const result =
@@ -134,6 +152,7 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 			: await runBareNode(items, bare, credentials);
 	const wallMs = performance.now() - startedAt;
 	const cpu = process.cpuUsage(cpuBefore);
+	clearInterval(sampler);
 	collectGarbage();
 	const heapGrowthBytes = process.memoryUsage().heapUsed - heapBefore;
 	const output = result.output ?? [];
@@ -144,6 +163,7 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 		succeeded,
 		failed: job.items - succeeded,
 		peakRssBytes: process.resourceUsage().maxRSS * 1024,
+		peakHeapGrowthBytes: peakHeapUsed - heapBefore,
 		heapGrowthBytes,
 		error: result.error?.message,
 	};
@@ -268,6 +288,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
 		await prepareSimulator(simulator.info, scenario);
 		const twin24 = await measure({
 			node: 'twin24',
+			sampleLiveHeap: scenario.sampleLiveHeap,
 			items: scenario.items,
 			concurrency: scenario.concurrency,
 			simulator: simulator.info,
@@ -300,18 +321,37 @@ async function runScenario(scenario: Scenario): Promise<void> {
 			['CPU time per item', format.perItem(twin24.cpuMs, scenario.items)],
 			['peak RSS', format.mb(twin24.peakRssBytes)],
 			[
+				scenario.sampleLiveHeap
+					? 'peak live heap per item'
+					: 'peak heap per item (garbage included)',
+				`${(twin24.peakHeapGrowthBytes / scenario.items).toFixed(0)} B`,
+			],
+			[
 				'heap kept per item (output included)',
 				`${(twin24.heapGrowthBytes / scenario.items).toFixed(0)} B`,
 			],
 		]);
 		if (!scenario.compareBare) return;
 		await prepareSimulator(simulator.info, scenario);
-		const bare = await measure({ node: 'bare', items: scenario.items, simulator: simulator.info });
+		const bare = await measure({
+			node: 'bare',
+			sampleLiveHeap: scenario.sampleLiveHeap,
+			items: scenario.items,
+			simulator: simulator.info,
+		});
 		print([
 			['bare node: wall time', format.ms(bare.wallMs)],
 			['bare node: CPU time per item', format.perItem(bare.cpuMs, scenario.items)],
 			['CPU per item, Twin24 / bare', (twin24.cpuMs / bare.cpuMs).toFixed(3)],
 			['bare node: peak RSS', format.mb(bare.peakRssBytes)],
+			[
+				'bare node: peak heap per item',
+				`${(bare.peakHeapGrowthBytes / scenario.items).toFixed(0)} B`,
+			],
+			[
+				'memory per item added by Twin24 (peak heap)',
+				`${((twin24.peakHeapGrowthBytes - bare.peakHeapGrowthBytes) / scenario.items).toFixed(0)} B`,
+			],
 			['bare node: heap kept per item', `${(bare.heapGrowthBytes / scenario.items).toFixed(0)} B`],
 			[
 				'memory per item added by Twin24 (peak RSS)',
@@ -345,6 +385,7 @@ function scenarios(args: readonly string[]): Scenario[] {
 			limit: number('limit', 250),
 			concurrency,
 			compareBare: false,
+			sampleLiveHeap: false,
 		},
 		{
 			name: 'overhead',
@@ -354,15 +395,17 @@ function scenarios(args: readonly string[]): Scenario[] {
 			limit: 0,
 			concurrency,
 			compareBare: true,
+			sampleLiveHeap: false,
 		},
 		{
 			name: 'memory',
-			title: 'Memory: 50,000 items, no latency',
+			title: 'Memory: 50,000 items, no latency (live heap sampled after forced GCs: slower)',
 			items: number('items', 50000),
 			latencyMs: 0,
 			limit: 0,
 			concurrency,
 			compareBare: true,
+			sampleLiveHeap: true,
 		},
 	];
 	const only = argument(args, 'scenario');

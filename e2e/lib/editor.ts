@@ -335,6 +335,14 @@ function splitCredential(shown: string[]): [string[], string[]] {
 }
 
 async function checkCredentialForms(session: EditorSession): Promise<void> {
+	const testAnswers: string[] = [];
+	session.page.on('response', (response) => {
+		if (!response.url().includes('/rest/credentials/test')) return;
+		response.text().then(
+			(text) => testAnswers.push(text.slice(0, 200)),
+			() => undefined,
+		);
+	});
 	const tokenModal = await openCredential(session, TOKEN_CREDENTIAL.id);
 	await expectParameters(
 		session,
@@ -344,7 +352,7 @@ async function checkCredentialForms(session: EditorSession): Promise<void> {
 	// Access-token mode tests against the IAM default (its URL field is hidden in that mode), which is
 	// not the simulator; the outcome is reported, not judged.
 	step(
-		`${TOKEN_CREDENTIAL.name}: editor's credential test ${(await credentialTestPassed(tokenModal, 5000)) ? 'passed' : 'did not pass'}`,
+		`${TOKEN_CREDENTIAL.name}: editor's credential test ${(await credentialTestPassed(tokenModal, 5000)) ? 'passed' : 'did not pass'} (n8n answered: ${testAnswers.join(' ') || 'nothing yet'})`,
 	);
 	await session.shootBetween(
 		'credential-access-token',

@@ -364,7 +364,7 @@ export class Twin24Client {
 	): Promise<Attempt> {
 		if (this.session.fatal) return { kind: 'error', failure: this.session.fatal, retryable: false };
 		this.stats.requests++;
-		const deadline = AbortSignal.timeout(this.settings.timeoutMs);
+		const startedAt = Date.now();
 		try {
 			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
 				this.ctx,
@@ -387,7 +387,8 @@ export class Twin24Client {
 				response.body.destroy();
 				return { kind: 'success' };
 			}
-			const body = await readCapped(response.body, deadline);
+			const remainingMs = Math.max(1, this.settings.timeoutMs - (Date.now() - startedAt));
+			const body = await readCapped(response.body, AbortSignal.timeout(remainingMs));
 			if (!body.ok) return { kind: 'error', failure: body.failure, retryable: body.retryable };
 			return {
 				kind: 'response',

@@ -1,0 +1,183 @@
+/**
+ * What users install: the tarball's contents, package.json's contract, the node's description,
+ * and the small pure pieces of the transport (Retry-After, the shared pace) with a fake clock.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Twin24Api } from '../credentials/Twin24Api.credentials';
+import { Twin24 } from '../nodes/Twin24/Twin24.node';
+import { parseRetryAfter } from '../nodes/Twin24/transport';
+import { Pacer } from '../nodes/Twin24/transport/pacer';
+import { checkBaseUrl, joinUrl } from '../nodes/Twin24/transport/protocol';
+
+const root = join(__dirname, '..', '..');
+const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+	name: string;
+	keywords: string[];
+	license: string;
+	dependencies?: Record<string, string>;
+	peerDependencies: Record<string, string>;
+	n8n: { credentials: string[]; nodes: string[] };
+};
+
+describe('the package', () => {
+	test('npm pack ships the built node and credential, and no simulator, tests or scripts', () => {
+		const [pack] = JSON.parse(
+			execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+				cwd: root,
+				encoding: 'utf8',
+			}),
+		) as Array<{ files: Array<{ path: string }> }>;
+		const files = pack.files.map((file) => file.path);
+		const outside = files.filter(
+			(file) =>
+				!file.startsWith('dist/') &&
+				!['README.md', 'LICENSE', 'package.json', 'index.js'].includes(file),
+		);
+		expect(outside).toEqual([]);
+		expect(files.filter((file) => /simulator|test|\.dev|scripts|e2e/.test(file))).toEqual([]);
+		for (const built of [...packageJson.n8n.nodes, ...packageJson.n8n.credentials]) {
+			expect(files).toContain(built);
+		}
+		expect(files).toEqual(
+			expect.arrayContaining([
+				'dist/nodes/Twin24/Twin24.node.json',
+				'dist/nodes/Twin24/twin24.svg',
+				'dist/nodes/Twin24/twin24.dark.svg',
+				'dist/credentials/twin24.svg',
+			]),
+		);
+	});
+
+	test('package.json keeps the contract: name, keyword, MIT, no runtime dependencies', () => {
+		expect(packageJson.name).toBe('n8n-nodes-twin24');
+		expect(packageJson.keywords).toContain('n8n-community-node-package');
+		expect(packageJson.license).toBe('MIT');
+		expect(packageJson.dependencies ?? {}).toEqual({});
+		expect(packageJson.peerDependencies).toEqual({ 'n8n-workflow': '*' });
+		for (const built of [...packageJson.n8n.nodes, ...packageJson.n8n.credentials]) {
+			expect(existsSync(join(root, built))).toBe(true);
+		}
+	});
+
+	test('the codex file names the category, the docs and the aliases users search for', () => {
+		const codex = JSON.parse(readFileSync(join(root, 'nodes/Twin24/Twin24.node.json'), 'utf8')) as {
+			node: string;
+			categories: string[];
+			alias: string[];
+			resources: { primaryDocumentation: Array<{ url: string }> };
+		};
+		expect(codex.node).toBe('n8n-nodes-twin24.twin24');
+		expect(codex.categories.length).toBeGreaterThan(0);
+		expect(codex.alias).toEqual(
+			expect.arrayContaining(['GDPR', 'anonymize', 'erase', 'recording']),
+		);
+		expect(codex.resources.primaryDocumentation[0].url).toMatch(/^https:\/\//);
+	});
+});
+
+describe('the node and credential descriptions', () => {
+	const description = new Twin24().description;
+	const credential = new Twin24Api();
+
+	test('the node is named by the contract, usable as a tool, with a subtitle and themed icons', () => {
+		expect(description.name).toBe('twin24');
+		expect(description.usableAsTool).toBe(true);
+		expect(description.subtitle).toMatch(/operation/);
+		expect(description.icon).toEqual({ light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' });
+		expect(description.credentials).toEqual([{ name: 'twin24Api', required: true }]);
+	});
+
+	test('fields show only where they apply', () => {
+		const shownFor = (name: string) =>
+			description.properties
+				.filter((property) => property.name === name)
+				.map((property) => property.displayOptions?.show);
+		expect(shownFor('callId')).toEqual([
+			{ resource: ['call'], operation: ['depersonalize'] },
+			{ resource: ['call'], operation: ['deleteRecord'] },
+		]);
+		expect(shownFor('autoCallCandidateId')).toEqual([
+			{ resource: ['autoCallCandidate'], operation: ['depersonalize'] },
+		]);
+		expect(shownFor('skipDeleteRecord')).toEqual([
+			{ resource: ['call'], operation: ['depersonalize'] },
+			{ resource: ['autoCallCandidate'], operation: ['depersonalize'] },
+		]);
+		const operations = description.properties.filter((property) => property.name === 'operation');
+		const valuesFor = (resource: string) =>
+			operations
+				.find((property) => property.displayOptions?.show?.resource?.includes(resource))
+				?.options?.map((option) => ('value' in option ? option.value : undefined));
+		expect(valuesFor('call')).toEqual(['deleteRecord', 'depersonalize']);
+		expect(valuesFor('autoCallCandidate')).toEqual(['depersonalize']);
+	});
+
+	test('the credential keeps the contract’s fields, with passwords hidden', () => {
+		const property = (name: string) =>
+			credential.properties.find((candidate) => candidate.name === name);
+		expect(credential.name).toBe('twin24Api');
+		expect(
+			property('authMode')?.options?.map((option) =>
+				'value' in option ? option.value : undefined,
+			),
+		).toEqual(['accessToken', 'emailPassword']);
+		expect(property('accessToken')?.typeOptions?.password).toBe(true);
+		expect(property('password')?.typeOptions?.password).toBe(true);
+		expect(property('cisBaseUrl')?.default).toBe('https://twin24.ai/cis/api/v1');
+		expect(property('iamBaseUrl')?.default).toBe('https://iam.twin24.ai/api/v1');
+		expect(property('iamBaseUrl')?.displayOptions?.show).toEqual({ authMode: ['emailPassword'] });
+		expect(property('sessionToken')?.typeOptions?.expirable).toBe(true);
+	});
+});
+
+describe('transport pieces', () => {
+	test('Retry-After in seconds or as an HTTP date, capped at 60 s', () => {
+		const now = Date.parse('2026-11-28T12:00:00Z');
+		expect(parseRetryAfter('3', now)).toBe(3000);
+		expect(parseRetryAfter('0', now)).toBe(0);
+		expect(parseRetryAfter('Sat, 28 Nov 2026 12:00:05 GMT', now)).toBe(5000);
+		expect(parseRetryAfter('Sat, 28 Nov 2026 11:00:00 GMT', now)).toBe(0);
+		expect(parseRetryAfter('3600', now)).toBe(60000);
+		expect(parseRetryAfter('soon', now)).toBeUndefined();
+		expect(parseRetryAfter(undefined, now)).toBeUndefined();
+	});
+
+	test('base URLs: trailing slashes dropped, plain http only for this machine', () => {
+		expect(checkBaseUrl('https://x.test/api/v1//', 'CIS Base URL', '')).toEqual({
+			ok: true,
+			url: 'https://x.test/api/v1',
+		});
+		expect(checkBaseUrl('http://127.0.0.1:5/api', 'CIS Base URL', '')).toEqual({
+			ok: true,
+			url: 'http://127.0.0.1:5/api',
+		});
+		expect(checkBaseUrl('http://twin24.ai/api', 'CIS Base URL', '')).toMatchObject({ ok: false });
+		expect(joinUrl('https://x.test', ['calls', 'a/b ?#', 'record'])).toBe(
+			'https://x.test/calls/a%2Fb%20%3F%23/record',
+		);
+	});
+
+	test('the pace: nothing held back until a 429, then the admitted rate of the second before', async () => {
+		let now = 10000;
+		const pacer = new Pacer(() => now);
+		expect(await pacer.waitForTurn()).toBe(10000);
+		expect(pacer.rate).toBe(Number.POSITIVE_INFINITY);
+		for (let index = 0; index < 100; index++) pacer.onSuccess(9500 + index);
+		now = 10001;
+		pacer.onRateLimited(0, 10000);
+		expect(pacer.rate).toBeCloseTo(96);
+		// A 429 for a request sent before the slowdown is the same event: the pace stays.
+		pacer.onRateLimited(0, 9990);
+		expect(pacer.rate).toBeCloseTo(96);
+	});
+
+	test('the pace: too few successes to measure means a pause only', () => {
+		const pacer = new Pacer(() => 5000);
+		pacer.onSuccess(4990);
+		pacer.onRateLimited(1000, 4999);
+		expect(pacer.rate).toBe(Number.POSITIVE_INFINITY);
+	});
+});
