@@ -136,14 +136,13 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 	collectGarbage();
 	const heapBefore = process.memoryUsage().heapUsed;
 	let peakHeapUsed = heapBefore;
-	// With sampleLiveHeap, a full GC before each sample: the peak of what the run really holds.
-	const sampler = setInterval(
-		() => {
-			if (job.sampleLiveHeap) collectGarbage();
-			peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed);
-		},
-		job.sampleLiveHeap ? 250 : 10,
-	);
+	// A full GC before each sample, so the peak is what the run really holds, not garbage.
+	const sampler = job.sampleLiveHeap
+		? setInterval(() => {
+				collectGarbage();
+				peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed);
+			}, 250)
+		: undefined;
 	const cpuBefore = process.cpuUsage();
 	const startedAt = performance.now();
 	const result =
@@ -152,7 +151,7 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 			: await runBareNode(items, bare, credentials);
 	const wallMs = performance.now() - startedAt;
 	const cpu = process.cpuUsage(cpuBefore);
-	clearInterval(sampler);
+	if (sampler) clearInterval(sampler);
 	collectGarbage();
 	const heapGrowthBytes = process.memoryUsage().heapUsed - heapBefore;
 	const output = result.output ?? [];
@@ -300,6 +299,8 @@ async function runScenario(scenario: Scenario): Promise<void> {
 			(scenario.items * scenario.latencyMs) / concurrency,
 		);
 		const erasureRequests = state.stats.requests - 1; // less the warm-up request
+		const liveHeapRows = (label: string, bytes: number): Array<[string, string]> =>
+			scenario.sampleLiveHeap ? [[label, `${(bytes / scenario.items).toFixed(0)} B`]] : [];
 		print([
 			['items', `${scenario.items}`],
 			[
@@ -320,12 +321,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
 			['duplicate erasures', `${state.duplicateErasures}`],
 			['CPU time per item', format.perItem(twin24.cpuMs, scenario.items)],
 			['peak RSS', format.mb(twin24.peakRssBytes)],
-			[
-				scenario.sampleLiveHeap
-					? 'peak live heap per item'
-					: 'peak heap per item (garbage included)',
-				`${(twin24.peakHeapGrowthBytes / scenario.items).toFixed(0)} B`,
-			],
+			...liveHeapRows('peak live heap per item', twin24.peakHeapGrowthBytes),
 			[
 				'heap kept per item (output included)',
 				`${(twin24.heapGrowthBytes / scenario.items).toFixed(0)} B`,
@@ -344,14 +340,11 @@ async function runScenario(scenario: Scenario): Promise<void> {
 			['bare node: CPU time per item', format.perItem(bare.cpuMs, scenario.items)],
 			['CPU per item, Twin24 / bare', (twin24.cpuMs / bare.cpuMs).toFixed(3)],
 			['bare node: peak RSS', format.mb(bare.peakRssBytes)],
-			[
-				'bare node: peak heap per item',
-				`${(bare.peakHeapGrowthBytes / scenario.items).toFixed(0)} B`,
-			],
-			[
-				'memory per item added by Twin24 (peak heap)',
-				`${((twin24.peakHeapGrowthBytes - bare.peakHeapGrowthBytes) / scenario.items).toFixed(0)} B`,
-			],
+			...liveHeapRows('bare node: peak live heap per item', bare.peakHeapGrowthBytes),
+			...liveHeapRows(
+				'memory per item added by Twin24 (peak live heap)',
+				twin24.peakHeapGrowthBytes - bare.peakHeapGrowthBytes,
+			),
 			['bare node: heap kept per item', `${(bare.heapGrowthBytes / scenario.items).toFixed(0)} B`],
 			[
 				'memory per item added by Twin24 (peak RSS)',

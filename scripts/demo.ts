@@ -75,7 +75,7 @@ function erasedState(simulator: Twin24Simulator): void {
 		);
 	}
 	console.log(
-		`    erasure requests that succeeded: ${simulator.erasures().length}; sent twice: ${simulator.duplicateErasures()}`,
+		`    erasure requests that succeeded: ${simulator.erasures().length}; requests for an ID already erased: ${simulator.duplicateErasures()} (the deliberate re-run in 6)`,
 	);
 }
 
