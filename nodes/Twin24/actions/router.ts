@@ -216,7 +216,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 				this.getNode(),
 				outcome.failure,
 				{ what, itemIndex, retries: outcome.retries },
-				settings,
+				settings.timeoutMs,
 			);
 			if (!continueOnFail) {
 				firstFailure ??= error;
@@ -232,6 +232,11 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		},
 	);
 
+	this.logger.debug('Twin24: run finished', {
+		items: plans.length,
+		failed: failed.size,
+		...client.stats,
+	});
 	if (firstFailure !== undefined) throw stoppedRunError(firstFailure, results, plans, failed);
 	return [results.filter((item): item is INodeExecutionData => item !== undefined)];
 }
