@@ -11,19 +11,12 @@ import {
 	operationParameters,
 	run,
 	secretsIn,
-	startSimulator,
 	tokenCredentials,
+	useSimulator,
 } from './support';
 
 let simulator: Twin24Simulator;
-
-beforeAll(async () => {
-	simulator = await startSimulator();
-});
-afterAll(async () => {
-	await simulator.stop();
-});
-beforeEach(() => simulator.reset());
+useSimulator((started) => (simulator = started));
 
 function callIds(count: number, prefix = 'call'): string[] {
 	return Array.from({ length: count }, (_, index) => `${prefix}-${index}`);

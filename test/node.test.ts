@@ -15,23 +15,18 @@ import {
 	operationParameters,
 	run,
 	secretsIn,
-	startSimulator,
 	tokenCredentials,
+	useSimulator,
 } from './support';
 
 let simulator: Twin24Simulator;
-
-beforeAll(async () => {
-	simulator = await startSimulator();
-});
-afterAll(async () => {
-	await simulator.stop();
-});
-beforeEach(() => {
-	simulator.reset();
-	simulator.addCalls(['call-1', 'call-2', 'call-3'], { hasRecord: true });
-	simulator.addCandidates(['cand-1', 'cand-2']);
-});
+useSimulator(
+	(started) => (simulator = started),
+	(fresh) => {
+		fresh.addCalls(['call-1', 'call-2', 'call-3'], { hasRecord: true });
+		fresh.addCandidates(['cand-1', 'cand-2']);
+	},
+);
 
 const cisPath = '/cis/api/v1';
 

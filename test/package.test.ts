@@ -168,10 +168,15 @@ describe('transport pieces', () => {
 		for (let index = 0; index < 100; index++) pacer.onSuccess(9500 + index);
 		now = 10001;
 		pacer.onRateLimited(0, 10000);
-		expect(pacer.rate).toBeCloseTo(96);
+		expect(pacer.rate).toBeCloseTo(98);
 		// A 429 for a request sent before the slowdown is the same event: the pace stays.
 		pacer.onRateLimited(0, 9990);
-		expect(pacer.rate).toBeCloseTo(96);
+		expect(pacer.rate).toBeCloseTo(98);
+		// Limited again while paced: at least a tenth slower, whatever the measure says.
+		for (let index = 0; index < 150; index++) pacer.onSuccess(10500 + index);
+		now = 11001;
+		pacer.onRateLimited(0, 11000);
+		expect(pacer.rate).toBeCloseTo(88.2);
 	});
 
 	test('the pace: too few successes to measure means a pause only', () => {

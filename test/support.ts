@@ -30,6 +30,26 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Tw
 	return simulator;
 }
 
+/**
+ * One simulator for a test file: started before its tests, reset before each (then `seed` runs),
+ * stopped after them. `use` receives it once it is listening.
+ */
+export function useSimulator(
+	use: (simulator: Twin24Simulator) => void,
+	seed: (simulator: Twin24Simulator) => void = () => undefined,
+): void {
+	let started: Twin24Simulator | undefined;
+	beforeAll(async () => {
+		started = await startSimulator();
+		use(started);
+	});
+	afterAll(async () => await started?.stop());
+	beforeEach(() => {
+		started?.reset();
+		if (started) seed(started);
+	});
+}
+
 export function tokenCredentials(
 	simulator: Twin24Simulator,
 	overrides: ICredentialDataDecryptedObject = {},

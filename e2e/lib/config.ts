@@ -65,3 +65,21 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 	}
 	return env;
 }
+
+/** The node's and the credential's parameter names that saved workflows depend on (the contract). */
+export const CONTRACT_NODE_FIELDS = [
+	'resource',
+	'operation',
+	'callId',
+	'autoCallCandidateId',
+	'skipDeleteRecord',
+	'options',
+] as const;
+export const CONTRACT_CREDENTIAL_FIELDS = [
+	'authMode',
+	'accessToken',
+	'email',
+	'password',
+	'cisBaseUrl',
+	'iamBaseUrl',
+] as const;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium, selectors, type Browser, type Locator, type Page } from 'playwright-core';
 
 import { CREDENTIAL_TYPE, LOGIN_CREDENTIAL, TOKEN_CREDENTIAL, TWIN24_NODE_TYPE } from './examples';
-import { cleanEnv } from './config';
+import { CONTRACT_CREDENTIAL_FIELDS, CONTRACT_NODE_FIELDS, cleanEnv } from './config';
 import { runChecked } from './proc';
 import { step } from './report';
 import { isObject, type JsonObject } from './runData';
@@ -235,14 +235,7 @@ async function checkNodesPanel(session: EditorSession, actions: OptionLabel[]): 
 	await session.shoot('nodes-panel-actions');
 }
 
-const NODE_FIELDS = [
-	'resource',
-	'operation',
-	'callId',
-	'autoCallCandidateId',
-	'skipDeleteRecord',
-	'options',
-] as const;
+const NODE_FIELDS = CONTRACT_NODE_FIELDS;
 
 function split(shown: string[]): [string[], string[]] {
 	return [shown, NODE_FIELDS.filter((name) => !shown.includes(name))];
@@ -321,14 +314,7 @@ async function credentialTestPassed(modal: Locator, timeoutMs = UI_TIMEOUT_MS): 
 	}
 }
 
-const CREDENTIAL_FIELDS = [
-	'authMode',
-	'accessToken',
-	'email',
-	'password',
-	'cisBaseUrl',
-	'iamBaseUrl',
-];
+const CREDENTIAL_FIELDS: readonly string[] = CONTRACT_CREDENTIAL_FIELDS;
 
 function splitCredential(shown: string[]): [string[], string[]] {
 	return [shown, CREDENTIAL_FIELDS.filter((name) => !shown.includes(name))];

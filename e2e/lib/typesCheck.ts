@@ -5,6 +5,7 @@
 import { CREDENTIAL_TYPE, TWIN24_NODE_TYPE } from './examples';
 import { isObject, type JsonObject } from './runData';
 import type { ScenarioContext } from './scenarios';
+import { CONTRACT_CREDENTIAL_FIELDS, CONTRACT_NODE_FIELDS } from './config';
 
 export const OWNER = {
 	email: 'owner@twin24-e2e.test',
@@ -13,22 +14,8 @@ export const OWNER = {
 	password: 'Twin24-e2e-Passw0rd',
 } as const;
 
-const CONTRACT_CREDENTIAL_PROPERTIES = [
-	'authMode',
-	'accessToken',
-	'email',
-	'password',
-	'cisBaseUrl',
-	'iamBaseUrl',
-];
-const CONTRACT_NODE_PROPERTIES = [
-	'resource',
-	'operation',
-	'callId',
-	'autoCallCandidateId',
-	'skipDeleteRecord',
-	'options',
-];
+const CONTRACT_CREDENTIAL_PROPERTIES: readonly string[] = CONTRACT_CREDENTIAL_FIELDS;
+const CONTRACT_NODE_PROPERTIES: readonly string[] = CONTRACT_NODE_FIELDS;
 
 function cookieFrom(response: Response): string {
 	const cookies = response.headers.getSetCookie();

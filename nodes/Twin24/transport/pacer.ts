@@ -1,7 +1,9 @@
 import { sleep } from 'n8n-workflow';
 
 /** Share of the rate the server admitted in the second before a 429 that the run keeps to. */
-const SHARE_OF_ADMITTED_RATE = 0.96;
+const SHARE_OF_ADMITTED_RATE = 0.98;
+/** A 429 while already paced means the measure was too generous: at least this much slower. */
+const SLOWDOWN_WHEN_LIMITED_AGAIN = 0.9;
 /** With fewer successes than this in the last second there is nothing to measure: pause only. */
 const MIN_MEASURABLE_SUCCESSES = 5;
 /** After this long without a 429 the pace grows again, in case the limit was a passing one. */
@@ -11,13 +13,21 @@ const WINDOW_MS = 1000;
 /** How far behind its schedule the pace may send, to make up for timers that fire late. */
 const CATCH_UP_MS = 10;
 
+/** The second before a 429, whose admitted requests set the pace, and the pace before it. */
+interface Measurement {
+	from: number;
+	to: number;
+	paceBefore: number;
+}
+
 /**
  * One pace for all requests of a run. Until the first 429 it holds nothing back. A 429 pauses
  * every worker until its Retry-After has passed, then the run sends at just under what the
  * server admitted in the second before the limited request was sent (counted once the requests
- * in flight have come back), so it stays close to the limit without meeting it again; after a
- * quiet spell the pace ramps back up. 429s answering requests that were already in flight when
- * the run slowed down are one event, not many.
+ * in flight have come back), so it stays close to the limit without meeting it again; a 429 met
+ * while already paced slows it by at least a tenth more. After a quiet spell the pace ramps back
+ * up. 429s answering requests that were already in flight when the run slowed down are one
+ * event, not many.
  */
 export class Pacer {
 	private pausedUntil = 0;
@@ -28,8 +38,8 @@ export class Pacer {
 	/** When recent successful requests were sent, in the order they came back, from `recentHead` on. */
 	private readonly recentSuccesses: number[] = [];
 	private recentHead = 0;
-	/** The second before a 429, whose admitted requests set the pace once the pause is over. */
-	private measuring: { from: number; to: number } | undefined;
+	/** Measured again once the pause is over and the requests in flight have come back. */
+	private measuring: Measurement | undefined;
 
 	constructor(private readonly now: () => number = Date.now) {}
 
@@ -69,20 +79,27 @@ export class Pacer {
 		if (sentAt < this.lastLimitedAt) return;
 		this.lastLimitedAt = now;
 		this.lastRampAt = now;
-		this.measuring = { from: sentAt - WINDOW_MS, to: sentAt };
+		this.measuring = { from: sentAt - WINDOW_MS, to: sentAt, paceBefore: this.ratePerSecond };
 		// A first estimate from what has come back so far spaces out the workers that resume
 		// together when the pause ends; it is refined once the requests in flight are back.
 		this.paceByAdmittedRate(this.measuring);
 	}
 
-	private paceByAdmittedRate(window: { from: number; to: number }): void {
+	private paceByAdmittedRate(measurement: Measurement): void {
 		let admitted = 0;
 		for (let index = this.recentHead; index < this.recentSuccesses.length; index++) {
 			const sentAt = this.recentSuccesses[index];
-			if (sentAt >= window.from && sentAt < window.to) admitted++;
+			if (sentAt >= measurement.from && sentAt < measurement.to) admitted++;
 		}
+		// Already paced and limited again: the server allows bursts the measure took for its rate.
+		const slowerThanBefore = measurement.paceBefore * SLOWDOWN_WHEN_LIMITED_AGAIN;
 		if (admitted >= MIN_MEASURABLE_SUCCESSES) {
-			this.ratePerSecond = admitted * (1000 / WINDOW_MS) * SHARE_OF_ADMITTED_RATE;
+			this.ratePerSecond = Math.min(
+				admitted * (1000 / WINDOW_MS) * SHARE_OF_ADMITTED_RATE,
+				slowerThanBefore,
+			);
+		} else if (Number.isFinite(slowerThanBefore)) {
+			this.ratePerSecond = slowerThanBefore;
 		}
 	}
 
