@@ -462,6 +462,30 @@ describe('email + password credential', () => {
 		expect(secretsIn(result, simulator)).toEqual([]);
 	});
 
+	test('a stored token Twin24 refuses is replaced by one new login, and the item succeeds', async () => {
+		const store = new CredentialStore({
+			[TWIN24_CREDENTIAL_ID]: {
+				type: 'twin24Api',
+				name: 'Twin24',
+				data: loginCredentials(simulator, { sessionToken: 'stale-SECRET-session-token' }),
+			},
+		});
+		const result = await run({
+			items: idItems(['call-1', 'call-2']),
+			parameters: operationParameters('call', 'deleteRecord', { options: { concurrency: 2 } }),
+			store,
+		});
+
+		expect(result.error).toBeUndefined();
+		expect(result.output?.map((item) => item.json.success)).toEqual([true, true]);
+		expect(simulator.logins).toEqual({ ok: 1, failed: 0 });
+		expect(store.counters.writes).toBe(1);
+		const statuses = erasureRequests().map((request) => request.status);
+		expect(statuses.filter((status) => status === 401)).toHaveLength(2);
+		expect(statuses.filter((status) => status === 200)).toHaveLength(2);
+		expect(JSON.stringify(result.run)).not.toContain('stale-SECRET-session-token');
+	});
+
 	test('a wrong password fails clearly after one login attempt and sends no erasure', async () => {
 		const result = await run({
 			items: idItems(['call-1', 'call-2', 'call-3']),
