@@ -22,6 +22,9 @@ import {
 const LOGIN_TOKEN_TTL_SECONDS = 86400;
 const LOGIN_TIMEOUT_MS = 15000;
 
+/** The credential's type name; the class repeats it as a literal, which n8n's scanner needs. */
+export const CREDENTIAL_TYPE = 'twin24Api';
+
 /** The property n8n stores the fetched token in, and clears to force a new login. */
 export const SESSION_TOKEN_PROPERTY = 'sessionToken';
 

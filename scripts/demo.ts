@@ -25,7 +25,7 @@ const CALLS = [
 const CANDIDATES = ['candidate-7731', 'candidate-7732'];
 const BULK_SIZE = 1000;
 
-function describeItem(item: INodeExecutionData): string {
+function describeItem(item: INodeExecutionData, index: number): string {
 	const { json } = item;
 	const id = json.callId ?? json.autoCallCandidateId;
 	const mark = json.success === true ? 'done  ' : json.dryRun === true ? 'dry   ' : 'FAILED';
@@ -36,7 +36,7 @@ function describeItem(item: INodeExecutionData): string {
 				`${key}=${typeof value === 'object' ? JSON.stringify(value) : String(value)}`,
 		)
 		.join('  ');
-	return `    item ${item.pairedItem && !Array.isArray(item.pairedItem) && typeof item.pairedItem === 'object' ? item.pairedItem.item : '?'}  ${mark}  ${String(id)}  ${details}`;
+	return `    item ${index}  ${mark}  ${String(id)}  ${details}`;
 }
 
 async function example(
@@ -57,7 +57,7 @@ async function example(
 		console.log(`    node error: ${result.error.message}`);
 		if (result.error.description) console.log(`    ${result.error.description}`);
 	}
-	for (const item of result.output ?? []) console.log(describeItem(item));
+	(result.output ?? []).forEach((item, index) => console.log(describeItem(item, index)));
 	return result.output ?? [];
 }
 

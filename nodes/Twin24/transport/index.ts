@@ -6,7 +6,11 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError, sleep } from 'n8n-workflow';
 
-import { SESSION_TOKEN_PROPERTY, bearerTokenOf } from '../../../credentials/Twin24Api.credentials';
+import {
+	CREDENTIAL_TYPE,
+	SESSION_TOKEN_PROPERTY,
+	bearerTokenOf,
+} from '../../../credentials/Twin24Api.credentials';
 import type { Failure } from './errors';
 import { describeFailure, failureOfThrown } from './errors';
 import { Pacer } from './pacer';
@@ -20,8 +24,6 @@ import {
 	redact,
 	secretsOf,
 } from './protocol';
-
-export const CREDENTIAL_TYPE = 'twin24Api';
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -132,7 +134,8 @@ function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
  * while the others wait and then share the new token, or share the failed login's error.
  */
 class TokenSession {
-	private refreshing: Promise<Failure | undefined> | undefined;
+	/** The login in progress; settles with its failed attempt, or undefined once it succeeded. */
+	private refreshing: Promise<Attempt | undefined> | undefined;
 
 	/** Set when no request can succeed any more: a refused token or a failed login. */
 	fatal: Failure | undefined;
@@ -154,12 +157,8 @@ class TokenSession {
 		attempt: (credentials: ICredentialDataDecryptedObject) => Promise<Attempt>,
 	): Promise<{ attempt: Attempt; tokenUsed: string }> {
 		while (this.refreshing) {
-			const loginFailure = await this.refreshing;
-			if (loginFailure)
-				return {
-					attempt: { kind: 'error', failure: loginFailure, retryable: true },
-					tokenUsed: '',
-				};
+			const failedLogin = await this.refreshing;
+			if (failedLogin) return { attempt: failedLogin, tokenUsed: '' };
 		}
 		const credentials = { ...this.shared };
 		const sending = attempt(credentials);
@@ -169,7 +168,7 @@ class TokenSession {
 
 	private shareLogin(sending: Promise<Attempt>, credentials: ICredentialDataDecryptedObject): void {
 		const settled = sending.then((attempt) => {
-			if (attempt.kind === 'error' && attempt.failure.kind === 'login') return attempt.failure;
+			if (attempt.kind === 'error' && attempt.failure.kind === 'login') return attempt;
 			const token = credentials[SESSION_TOKEN_PROPERTY];
 			if (typeof token === 'string' && token !== '') this.shared[SESSION_TOKEN_PROPERTY] = token;
 			return undefined;
@@ -261,7 +260,7 @@ export class Twin24Client {
 			}
 			const { failure, waitMs } = this.judge(attempt, retries, sentAt);
 			if (waitMs === undefined || retries >= this.settings.maxRetries) {
-				// A login that failed for good would fail for every other item too.
+				// A login refused, or failing after all retries, would fail for every other item too.
 				if (failure.kind === 'login') this.session.fatal ??= failure;
 				return { ok: false, failure, retries };
 			}
@@ -344,10 +343,7 @@ export class Twin24Client {
 				apiMessage: apiMessageOf(redact(body.text, secretsOf(credentials))),
 			};
 		} catch (error) {
-			const { failure, retryable } = failureOfThrown(error);
-			// A refused login would be refused again: no other request of this run tries it.
-			if (failure.kind === 'login' && !retryable) this.session.fatal ??= failure;
-			return { kind: 'error', failure, retryable };
+			return { kind: 'error', ...failureOfThrown(error) };
 		}
 	}
 
