@@ -11,51 +11,26 @@ import type {
 import {
 	DEFAULT_CIS_BASE_URL,
 	DEFAULT_IAM_BASE_URL,
+	SESSION_TOKEN_PROPERTY,
+	Twin24LoginError,
 	apiMessageOf,
+	bearerTokenOf,
 	checkBaseUrl,
 	joinUrl,
+	parseRetryAfter,
 	redact,
 	secretsOf,
-} from '../nodes/Twin24/transport/protocol';
+} from '../nodes/Twin24/protocol';
 
 /** Lifetime asked for at login, in seconds; the vendor's own examples use one day. */
 const LOGIN_TOKEN_TTL_SECONDS = 86400;
 const LOGIN_TIMEOUT_MS = 15000;
-
-/** The credential's type name; the class repeats it as a literal, which n8n's scanner needs. */
-export const CREDENTIAL_TYPE = 'twin24Api';
-
-/** The property n8n stores the fetched token in, and clears to force a new login. */
-export const SESSION_TOKEN_PROPERTY = 'sessionToken';
-
-/**
- * A failed login. Built by the credential from scratch so that it holds no part of the login
- * request; `retryable` tells a dropped connection or server trouble from a refused password.
- */
-export class Twin24LoginError extends Error {
-	constructor(
-		message: string,
-		readonly retryable: boolean,
-	) {
-		super(message);
-		this.name = 'Twin24LoginError';
-	}
-}
 
 const emailPasswordOnly = { show: { authMode: ['emailPassword'] } };
 
 function errorCodeOf(error: unknown): string {
 	const code = (error as { code?: unknown } | null)?.code;
 	return typeof code === 'string' ? code : 'no answer';
-}
-
-/** The bearer token a request is sent with, for either way of signing in. */
-export function bearerTokenOf(credentials: ICredentialDataDecryptedObject): string {
-	const token =
-		credentials.authMode === 'emailPassword'
-			? credentials[SESSION_TOKEN_PROPERTY]
-			: credentials.accessToken;
-	return typeof token === 'string' ? token.trim() : '';
 }
 
 /**
@@ -81,7 +56,7 @@ async function logIn(
 		);
 	}
 	const url = joinUrl(iamBaseUrl.url, ['auth', 'login']);
-	let response: { statusCode: number; body: unknown };
+	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown };
 	try {
 		response = (await helper.helpers.httpRequest({
 			method: 'POST',
@@ -92,7 +67,7 @@ async function logIn(
 			ignoreHttpStatusErrors: true,
 			disableFollowRedirect: true,
 			timeout: LOGIN_TIMEOUT_MS,
-		})) as { statusCode: number; body: unknown };
+		})) as { statusCode: number; headers?: Record<string, unknown>; body: unknown };
 	} catch (error) {
 		throw new Twin24LoginError(
 			`Twin24 login at ${url} got no answer (${errorCodeOf(error)}). Check the IAM Base URL and that Twin24 is reachable.`,
@@ -117,6 +92,7 @@ async function logIn(
 				? 'Twin24 could not log in right now; try again later.'
 				: 'Check the email and password in the Twin24 credential.'),
 		serverTrouble,
+		serverTrouble ? parseRetryAfter(response.headers?.['retry-after']) : undefined,
 	);
 }
 
