@@ -319,7 +319,10 @@ class ErasureRun {
 		const unsent = [...this.results.keys()].filter((index) => this.results[index] === undefined);
 		for (const itemIndex of unsent) {
 			const { id, attempts } = this.unfinished.get(itemIndex) ?? { id: null, attempts: 0 };
-			const error = `Not done: the execution was stopped before Twin24 confirmed this item (item ${itemIndex})`;
+			const error =
+				attempts === 0
+					? `Not sent: the execution was stopped before this item's request went out (item ${itemIndex})`
+					: `Not confirmed: the execution was stopped before Twin24 answered, so it may have carried the erasure out. Run this item again with Ignore Not Found (item ${itemIndex})`;
 			const notDone = { success: false, ...this.idOutput(id), error, cancelled: true };
 			this.record(itemIndex, { ...notDone, ...NOT_CONFIRMED, attempts });
 		}

@@ -328,6 +328,8 @@ export class Twin24Client {
 			if (sent === undefined) return failed(this.haltFailure());
 			const { attempt, tokenUsed } = sent;
 			if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') tally.attempts++;
+			// n8n aborts the requests in flight when the execution is cancelled.
+			if (attempt.kind === 'error' && this.cancelled) return failed({ kind: 'cancelled' });
 			if (attempt.kind === 'success') {
 				this.pacer.onSuccess(turn, attempt.headers);
 				return { outcome: 'done', confirmedAt: new Date().toISOString(), attempts: tally.attempts };
