@@ -139,7 +139,7 @@ class ErasureRun {
 	/** The request in flight for an ID, so that two different erasures of one ID never race. */
 	private readonly inFlightById = new Map<string, Promise<unknown>>();
 	private readonly failed = new Set<number>();
-	/** Items whose request was stopped before Twin24 confirmed it: no result yet. */
+	/** Items with no result yet (stopped, or a repeat waiting for its first item), and their IDs. */
 	private readonly unfinished = new Map<number, { id: string; attempts: number }>();
 	private firstFailure: NodeApiError | NodeOperationError | undefined;
 	private nextItem = 0;
@@ -296,6 +296,8 @@ class ErasureRun {
 		const waiting = this.repeatsWaiting.get(firstItem) ?? [];
 		waiting.push(itemIndex);
 		this.repeatsWaiting.set(firstItem, waiting);
+		// Should the run stop before the first item is done, this one is reported with its ID.
+		this.unfinished.set(itemIndex, { id, attempts: 0 });
 	}
 
 	private record(itemIndex: number, json: IDataObject): void {
