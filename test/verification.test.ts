@@ -255,6 +255,28 @@ describe('what publishing relies on', () => {
 		);
 	});
 
+	test('npm publish outside GitHub Actions fails for want of provenance, install scripts off or not', async () => {
+		const folder = copyOfPackage(['package.json', '.npmrc', 'README.md']);
+		// A registry on this machine where nothing listens, and a token that is not one: nothing can
+		// be published even if the refusal this test expects did not come.
+		const registry = 'http://127.0.0.1:9/';
+		const environment = Object.fromEntries(
+			Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)),
+		);
+		const output = await new Promise<string>((resolve) => {
+			execFile(
+				'npm',
+				['publish', '--force', '--registry', registry, '--//127.0.0.1:9/:_authToken=not-a-token'],
+				{ cwd: folder, env: environment, timeout: SCRIPT_TIMEOUT_MS },
+				(_error, stdout, stderr) => resolve(`${stdout}${stderr}`),
+			);
+		});
+
+		expect(readFileSync(join(folder, '.npmrc'), 'utf8')).toMatch(/^ignore-scripts=true$/m);
+		expect(output).toMatch(/EUSAGE/);
+		expect(output).toMatch(/[Pp]rovenance generation/);
+	});
+
 	test('the README renders on npm: no relative links or images', () => {
 		const readme = readFileSync(join(root, 'README.md'), 'utf8');
 		const targets = [...readme.matchAll(/!?\[[^\]]*\]\(([^)\s]+)[^)]*\)/g)].map(
