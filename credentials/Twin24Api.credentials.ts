@@ -96,14 +96,25 @@ async function logIn(
 	);
 }
 
+/**
+ * Where the credential test may send a token: https://, or plain http only to this machine.
+ * Any other IAM Base URL is swapped for a host that never resolves (RFC 2606 .invalid), so the
+ * test fails before a token could travel in the clear.
+ */
+const TOKEN_SAFE_URL = String.raw`^(https://[^\s/?#@]+|http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?)(/[^\s?#]*)?$`;
+const IAM_BASE_URL = 'String($credentials.iamBaseUrl).trim()';
+const TEST_BASE_URL_EXPRESSION =
+	`new RegExp(${JSON.stringify(TOKEN_SAFE_URL)}, "i").test(${IAM_BASE_URL})` +
+	` ? ${IAM_BASE_URL}.replace(new RegExp("/+$"), "") : "https://iam-base-url-must-be-https.invalid"`;
+
 export class Twin24Api implements ICredentialType {
 	name = 'twin24Api';
 
 	displayName = 'Twin24 API';
 
-	icon = 'file:twin24.svg' as const;
+	icon = { light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' } as const;
 
-	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-twin24#credentials';
+	documentationUrl = 'https://github.com/REPLACE_WITH_OWNER/n8n-nodes-twin24#credentials';
 
 	properties: INodeProperties[] = [
 		{
@@ -137,7 +148,7 @@ export class Twin24Api implements ICredentialType {
 			displayName: 'Email',
 			name: 'email',
 			type: 'string',
-			placeholder: 'name@email.com',
+			placeholder: 'e.g. name@example.com',
 			default: '',
 			required: true,
 			displayOptions: emailPasswordOnly,
@@ -164,8 +175,8 @@ export class Twin24Api implements ICredentialType {
 			name: 'iamBaseUrl',
 			type: 'string',
 			default: DEFAULT_IAM_BASE_URL,
-			description: 'Root of the login (IAM) API',
-			displayOptions: emailPasswordOnly,
+			description:
+				'Root of the IAM API: where n8n logs in, and where the credential test checks the token. Must be https:// unless the host is localhost.',
 		},
 		{
 			displayName: 'Session Token',
@@ -192,13 +203,10 @@ export class Twin24Api implements ICredentialType {
 		};
 	}
 
-	/**
-	 * users/me is the cheapest authenticated call. In access-token mode the IAM Base URL field is
-	 * hidden, and n8n drops hidden fields, so the default IAM URL stands in for it.
-	 */
+	/** users/me is the cheapest authenticated call; it is asked at the IAM Base URL in both modes. */
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: `={{ $credentials.authMode === "emailPassword" ? $credentials.iamBaseUrl : "${DEFAULT_IAM_BASE_URL}" }}`,
+			baseURL: `={{ ${TEST_BASE_URL_EXPRESSION} }}`,
 			url: '/users/me',
 			method: 'GET',
 		},

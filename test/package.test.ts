@@ -47,6 +47,7 @@ describe('the package', () => {
 				'dist/nodes/Twin24/twin24.svg',
 				'dist/nodes/Twin24/twin24.dark.svg',
 				'dist/credentials/twin24.svg',
+				'dist/credentials/twin24.dark.svg',
 			]),
 		);
 	});
@@ -128,7 +129,11 @@ describe('the node and credential descriptions', () => {
 		expect(property('password')?.typeOptions?.password).toBe(true);
 		expect(property('cisBaseUrl')?.default).toBe('https://twin24.ai/cis/api/v1');
 		expect(property('iamBaseUrl')?.default).toBe('https://iam.twin24.ai/api/v1');
-		expect(property('iamBaseUrl')?.displayOptions?.show).toEqual({ authMode: ['emailPassword'] });
+		// Shown in both modes: the credential test asks the IAM API whichever way the token comes.
+		expect(property('iamBaseUrl')?.displayOptions).toBeUndefined();
+		expect(credential.test?.request.baseURL).toContain('$credentials.iamBaseUrl');
+		expect(property('email')?.placeholder).toBe('e.g. name@example.com');
+		expect(credential.icon).toEqual({ light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' });
 		expect(property('sessionToken')?.typeOptions?.expirable).toBe(true);
 	});
 });

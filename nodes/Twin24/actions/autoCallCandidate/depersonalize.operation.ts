@@ -16,7 +16,7 @@ export const depersonalizeAutoCallCandidate: ErasureOperation = {
 			idField(
 				'autoCallCandidateId',
 				'Auto Call Candidate ID',
-				'ID of the auto-call campaign candidate whose personal data is erased for good',
+				'ID of the auto call candidate whose personal data is erased permanently',
 			),
 			skipDeleteRecordField,
 		],
