@@ -95,7 +95,7 @@ export const OPERATIONS: readonly OperationUnderTest[] = [
 		operation: 'depersonalize',
 		idField: 'autoCallCandidateId',
 		idLabel: 'Auto Call Candidate ID',
-		action: /depersonali[sz]e auto-call candidate/i,
+		action: /depersonali[sz]e auto call candidate/i,
 		method: 'POST',
 		route: 'candidate.depersonalize',
 		pathBefore: `${CIS_BASE_PATH}/telephony/autoCallCandidate/`,
@@ -187,7 +187,7 @@ export const ID_CASES: readonly IdCase[] = [
 	// 9007199254740993 is already 9007199254740992 once JavaScript holds it: another call's ID.
 	{
 		name: 'a number past 2^53',
-		id: 9007199254740993,
+		id: JSON.parse('9007199254740993') as number,
 		expect: refusedFor(/9007199254740992, too large.*as text/),
 	},
 	{ name: 'negative fraction', id: -1.5, expect: refusedFor(/-1\.5, not a whole number.*as text/) },

@@ -28,6 +28,8 @@ let simulator: Twin24Simulator;
 useSimulator((started) => (simulator = started));
 
 const UUID = '3f2c8a4e-7b1d-4c9a-9e1f-2a6b5d8c0e11';
+/** A call ID past 2^53, as a CRM's JSON would hand it over: the number 9007199254740992. */
+const UNSAFE_CALL_ID = JSON.parse('9007199254740993') as number;
 
 function callIds(count: number): string[] {
 	return Array.from({ length: count }, (_, index) => `call-${index}`);
@@ -56,8 +58,8 @@ function when(condition: () => boolean, action: () => void): () => void {
 describe('1. numeric IDs', () => {
 	test('a number that is not a safe whole number is refused; safe ones are sent in plain decimal', async () => {
 		simulator.configure({ acceptAnyId: true });
-		// 9007199254740993 is already 9007199254740992 here, as in any workflow: another call's ID.
-		const ids = [9007199254740993, 1e21, 1.5, 42, 9007199254740991, -0];
+		// 9007199254740993 in JSON is already 9007199254740992 in any workflow: another call's ID.
+		const ids = [UNSAFE_CALL_ID, 1e21, 1.5, 42, 9007199254740991, -0];
 		const result = await run({
 			items: idItems(ids),
 			parameters: operationParameters('call', 'depersonalize', { options: { concurrency: 1 } }),
@@ -83,7 +85,7 @@ describe('1. numeric IDs', () => {
 	test('without Continue On Fail the run stops at the unsafe number, before sending it', async () => {
 		simulator.configure({ acceptAnyId: true });
 		const result = await run({
-			items: idItems([9007199254740993]),
+			items: idItems([UNSAFE_CALL_ID]),
 			parameters: operationParameters('call', 'deleteRecord'),
 			credentials: tokenCredentials(simulator),
 		});

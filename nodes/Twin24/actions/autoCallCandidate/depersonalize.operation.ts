@@ -7,7 +7,7 @@ import { depersonalizationRequest, readSkipDeleteRecord } from '../erasure';
 
 /** POST {cis}/telephony/autoCallCandidate/{autoCallCandidateId}/depersonalization */
 export const depersonalizeAutoCallCandidate: ErasureOperation = {
-	action: 'depersonalize auto-call candidate',
+	action: 'depersonalize auto call candidate',
 	idParameter: 'autoCallCandidateId',
 	idLabel: 'Auto Call Candidate ID',
 	description: updateDisplayOptions(
