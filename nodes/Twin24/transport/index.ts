@@ -13,7 +13,8 @@ import {
 } from '../../../credentials/Twin24Api.credentials';
 import type { Failure } from './errors';
 import { describeFailure, failureOfThrown } from './errors';
-import { Pacer } from './pacer';
+import type { Pacer } from './pacer';
+import { acquirePacer } from './pacer';
 import type { BaseUrlCheck } from './protocol';
 import {
 	DEFAULT_CIS_BASE_URL,
@@ -52,10 +53,11 @@ interface ResponseStream extends AsyncIterable<unknown> {
 }
 
 type Attempt =
-	| { kind: 'success' }
+	| { kind: 'success'; headers: Record<string, unknown> }
 	| {
 			kind: 'response';
 			statusCode: number;
+			headers: Record<string, unknown>;
 			retryAfter?: string;
 			location?: string;
 			apiMessage?: string;
@@ -187,9 +189,11 @@ class TokenSession {
 export class Twin24Client {
 	readonly stats: TransportStats = { requests: 0, retries: 0, rateLimited: 0 };
 
-	private readonly pacer = new Pacer();
-
 	private stopped = false;
+
+	/** The account's shared pace, held while this client has requests in progress. */
+	private pacerHandle: { pacer: Pacer; release(): void } | undefined;
+	private sendsInProgress = 0;
 
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
@@ -232,19 +236,49 @@ export class Twin24Client {
 
 	/** Sends one request, retrying only this request, and only where that is safe. */
 	async send(request: PlannedRequest, itemIndex: number): Promise<SendResult> {
+		this.sendsInProgress++;
+		try {
+			return await this.sendPaced(request, itemIndex, this.holdPacer());
+		} finally {
+			this.sendsInProgress--;
+			// The next item's send starts within microtasks; a zero sleep lets it keep the pace.
+			if (this.sendsInProgress === 0) void sleep(0).then(() => this.releaseIdlePacer());
+		}
+	}
+
+	private holdPacer(): Pacer {
+		const accountKey = `${this.ctx.getNode().credentials?.[CREDENTIAL_TYPE]?.id ?? ''} ${this.cisBaseUrl}`;
+		this.pacerHandle ??= acquirePacer(accountKey);
+		return this.pacerHandle.pacer;
+	}
+
+	private releaseIdlePacer(): void {
+		if (this.sendsInProgress > 0) return;
+		this.pacerHandle?.release();
+		this.pacerHandle = undefined;
+	}
+
+	private async sendPaced(
+		request: PlannedRequest,
+		itemIndex: number,
+		pacer: Pacer,
+	): Promise<SendResult> {
 		let retries = 0;
 		let loggedInAgain = false;
 		for (;;) {
 			if (this.session.fatal) return { ok: false, failure: this.session.fatal, retries };
-			const sentAt = await this.pacer.waitForTurn();
-			if (this.stopped) return { ok: false, failure: { kind: 'notSent' }, retries };
+			const sentAt = await pacer.waitForTurn();
+			if (this.stopped || sentAt === undefined)
+				return { ok: false, failure: { kind: 'notSent' }, retries };
 			const { attempt, tokenUsed } = await this.session.send(
 				async (credentials) => await this.attempt(request, credentials),
 			);
 			if (attempt.kind === 'success') {
-				this.pacer.onSuccess(sentAt);
+				pacer.onSuccess(sentAt, attempt.headers);
 				return { ok: true };
 			}
+			if (attempt.kind === 'response' && attempt.statusCode !== 429 && attempt.statusCode < 500)
+				pacer.onSuccess(sentAt, attempt.headers);
 			if (attempt.kind === 'response' && attempt.statusCode === 401) {
 				if (this.session.loginMode && !loggedInAgain) {
 					loggedInAgain = true;
@@ -258,7 +292,7 @@ export class Twin24Client {
 				};
 				return { ok: false, failure: this.session.fatal, retries };
 			}
-			const { failure, waitMs } = this.judge(attempt, retries, sentAt);
+			const { failure, waitMs } = this.judge(attempt, retries, sentAt, pacer);
 			if (waitMs === undefined || retries >= this.settings.maxRetries) {
 				// A login refused, or failing after all retries, would fail for every other item too.
 				if (failure.kind === 'login') this.session.fatal ??= failure;
@@ -278,6 +312,7 @@ export class Twin24Client {
 		attempt: Exclude<Attempt, { kind: 'success' }>,
 		retries: number,
 		sentAt: number,
+		pacer: Pacer,
 	): { failure: Failure; waitMs?: number } {
 		if (attempt.kind === 'error') {
 			return {
@@ -293,8 +328,8 @@ export class Twin24Client {
 		};
 		if (attempt.statusCode === 429) {
 			this.stats.rateLimited++;
-			const retryAfterMs = parseRetryAfter(attempt.retryAfter) ?? backoffMs(retries);
-			this.pacer.onRateLimited(retryAfterMs, sentAt);
+			const retryAfterMs = parseRetryAfter(attempt.retryAfter);
+			pacer.onRateLimited(sentAt, retryAfterMs, attempt.headers);
 			return { failure, waitMs: 0 };
 		}
 		return {
@@ -330,7 +365,7 @@ export class Twin24Client {
 			// Success needs no body; reading one could only turn a done erasure into a retry.
 			if (response.statusCode >= 200 && response.statusCode < 300) {
 				response.body.destroy();
-				return { kind: 'success' };
+				return { kind: 'success', headers: response.headers };
 			}
 			const remainingMs = Math.max(1, this.settings.timeoutMs - (Date.now() - startedAt));
 			const body = await readCapped(response.body, AbortSignal.timeout(remainingMs));
@@ -338,6 +373,7 @@ export class Twin24Client {
 			return {
 				kind: 'response',
 				statusCode: response.statusCode,
+				headers: response.headers,
 				retryAfter: headerValue(response.headers, 'retry-after'),
 				location: headerValue(response.headers, 'location'),
 				apiMessage: apiMessageOf(redact(body.text, secretsOf(credentials))),
