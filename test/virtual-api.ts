@@ -65,7 +65,8 @@ interface Answer {
 
 /** The simulator's rate limit on the fake clock; 429s come back at once, like the simulator's. */
 export class VirtualApi {
-	readonly admittedAt: number[] = [];
+	/** When each admitted request arrived, by the tag of its sender. */
+	private readonly admitted: Array<{ at: number; tag: string }> = [];
 	refused = 0;
 	private readonly limit: RateLimit;
 	/** While set, every request is refused (a hard block), with this Retry-After (or none). */
@@ -78,7 +79,7 @@ export class VirtualApi {
 		this.limit = new RateLimit(options.limit);
 	}
 
-	async request(): Promise<Answer> {
+	async request(tag = ''): Promise<Answer> {
 		const { admission, headers } = this.limit.take(this.clock.now());
 		const blocked = this.clock.now() < this.blockedUntil;
 		if (admission.waitMs > 0 || blocked) {
@@ -86,30 +87,38 @@ export class VirtualApi {
 			await this.clock.wait(1);
 			return { admitted: false, retryAfterMs: this.retryAfterMs(admission.waitMs), headers };
 		}
-		this.admittedAt.push(this.clock.now());
+		this.admitted.push({ at: this.clock.now(), tag });
 		await this.clock.wait(this.options.latencyMs);
 		return { admitted: true, retryAfterMs: undefined, headers };
 	}
 
-	/** Admitted requests per second over the second before `at`. */
-	rateAt(at: number): number {
-		return this.admittedAt.filter((time) => time > at - 1000 && time <= at).length;
+	/** When the requests of `tag` (all when undefined) were admitted. */
+	admittedAt(tag?: string): number[] {
+		return this.admitted
+			.filter((entry) => tag === undefined || entry.tag === tag)
+			.map((entry) => entry.at);
 	}
 
-	/** The first time from `from` on at which the admitted rate reached `rate`. */
-	timeToReach(rate: number, from: number): number | undefined {
-		const admitted = this.admittedAt.filter((time) => time >= from);
-		for (let index = Math.ceil(rate) - 1; index < admitted.length; index++) {
-			const at = admitted[index];
-			if (this.rateAt(at) >= rate) return at - from;
+	/** Admitted requests (of `tag`) between `from` and `to`. */
+	admittedBetween(from: number, to: number, tag?: string): number {
+		return this.admittedAt(tag).filter((at) => at > from && at <= to).length;
+	}
+
+	/** How long after `from` the admitted rate (of `tag`) over a trailing second reached `rate`. */
+	timeToReach(rate: number, from: number, tag?: string): number | undefined {
+		for (const at of this.admittedAt(tag)) {
+			if (at >= from && this.admittedBetween(at - 1000, at, tag) >= rate) return at - from;
 		}
 		return undefined;
 	}
 
+	/** As the simulator sends it, read as the transport reads it. */
 	private retryAfterMs(waitMs: number): number | undefined {
-		// As the simulator sends it: whole seconds, rounded up.
-		if (this.options.limit.retryAfter === 'none') return undefined;
-		return Math.max(1, Math.ceil(waitMs / 1000)) * 1000;
+		const form = this.options.limit.retryAfter ?? 'seconds';
+		if (form === 'none') return undefined;
+		if (form === 'seconds') return Math.max(1, Math.ceil(waitMs / 1000)) * 1000;
+		const now = this.clock.now();
+		return Math.ceil((now + waitMs) / 1000) * 1000 - now;
 	}
 }
 
@@ -118,6 +127,8 @@ export interface SenderRun {
 	concurrency: number;
 	/** When this sender starts, in virtual ms. */
 	startAt?: number;
+	/** Marks this sender's requests in the API's record. */
+	tag?: string;
 }
 
 /** Sends `items` requests through `pacer`, `concurrency` at a time, as the transport does. */
@@ -137,7 +148,7 @@ export async function send(
 				const sentAt = await pacer.waitForTurn();
 				if (sentAt === undefined) throw new Error('a turn was refused without a cancel');
 				sent++;
-				const answer = await api.request();
+				const answer = await api.request(run.tag);
 				if (answer.admitted) {
 					pacer.onSuccess(sentAt, answer.headers);
 					break;

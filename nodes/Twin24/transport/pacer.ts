@@ -32,8 +32,9 @@ const START_RATE = 50;
 /** Requests let through at once at the very start, before the pace applies (none of them waits). */
 const START_BURST = 10;
 const START_DOUBLING_MS = 50;
+const RECOVER_DOUBLING_MS = 1000;
 /** A 429 event cuts the pace at least to this share: the same cut for every sender makes them fair. */
-const DECREASE = 0.85;
+const DECREASE = 0.9;
 /** At most one such cut per window: 429s within it echo the same overshoot. */
 const WINDOW_MS = 1000;
 /**
@@ -42,26 +43,38 @@ const WINDOW_MS = 1000;
  * own pace is what lets independent senders (n8n workers) converge on equal shares.
  */
 const PROBE_STEP = 1;
-const PROBE_DOUBLING_MS = 600;
+const PROBE_DOUBLING_MS = 450;
 /** Beyond this time since the last cut the growth stops accelerating. */
 const PROBE_ACCELERATION_MS = 8000;
-/** The pace never grows beyond this multiple of what was really sent lately. */
-const HEADROOM = 2;
+/**
+ * The pace never grows beyond this multiple of what was really sent lately, so that a pace that
+ * is not used (a busy process, a run with few items) cannot grow into a burst later.
+ */
+const START_HEADROOM = 2;
+const HEADROOM = 1.25;
 const SENT_WINDOW_MS = 250;
 /** Below this pace the headroom rule does not hold the pace back. */
 const MIN_PACE = 5;
 const LOWEST_PACE = 0.1;
+const MIN_MEASURED_REQUESTS = 8;
 /** How far behind its schedule the pace may send, to make up for timers that fire late. */
 const CATCH_UP_MS = 10;
 /**
- * A Retry-After of up to this is read as "slow down": in whole seconds it cannot say less, and a
- * per-second limit frees capacity continuously. Longer ones, and any while the server keeps
- * refusing, make every request wait.
+ * A Retry-After of up to a second is read as "slow down": in whole seconds (or an HTTP date, with
+ * its rounding, hence the margin) it cannot say less, and a per-second limit frees capacity
+ * continuously. Longer ones, and any while the server keeps refusing, make every request wait.
  */
-const SHORT_RETRY_AFTER_MS = 1000;
+const SHORT_RETRY_AFTER_MS = 1100;
+const BACKOFF_FACTOR = 2;
 /** The pause the pacer chooses when 429s without Retry-After keep coming with no success between. */
 const OWN_PAUSE_BASE_MS = 250;
 const OWN_PAUSE_CAP_MS = 30000;
+
+interface Waiter {
+	resolve(turn: number | undefined): void;
+	signal?: AbortSignal;
+	onAbort(): void;
+}
 
 /**
  * One pace for all requests to one Twin24 account. It starts low and doubles quickly until the
@@ -74,7 +87,11 @@ const OWN_PAUSE_CAP_MS = 30000;
  */
 export class Pacer {
 	private pace = START_RATE;
-	private probing = false;
+	/**
+	 * start: nothing known, doubling fast. recover: after the first 429, whose measure may be a
+	 * start-up burst or a steady rate, doubling slowly back up to the next cut. probe: AIMD.
+	 */
+	private phase: 'start' | 'recover' | 'probe' = 'start';
 	private pauseEnd = 0;
 	private nextSlotAt = Number.NEGATIVE_INFINITY;
 	private lastGrowthAt: number | undefined;
@@ -82,8 +99,9 @@ export class Pacer {
 	private lastSlowdownAt = Number.NEGATIVE_INFINITY;
 	private firstGrantAt: number | undefined;
 	private startBurstLeft = START_BURST;
-	/** Bumped on every slowdown, so that turns reserved at the old pace are reserved again. */
-	private generation = 0;
+	private readonly waiters: Waiter[] = [];
+	private dispatching = false;
+	private dispatchWait: AbortController | undefined;
 	private eventsWithoutSuccess = 0;
 	/** Events since the last cut: each one more pauses twice as long (a window that stays full). */
 	private eventsSinceCut = 0;
@@ -103,23 +121,27 @@ export class Pacer {
 		return this.pace;
 	}
 
+	/**
+	 * Turns are given in the order they were asked for, so a request refused and sent again
+	 * queues behind the others instead of meeting a full window again and again.
+	 */
 	async waitForTurn(signal?: AbortSignal): Promise<number | undefined> {
-		for (;;) {
-			if (isAborted(signal)) return undefined;
-			const now = this.clock.now();
-			if (!this.probing && this.startBurstLeft > 0) {
+		if (isAborted(signal)) return undefined;
+		const now = this.clock.now();
+		if (this.waiters.length === 0) {
+			if (this.phase === 'start' && this.startBurstLeft > 0) {
 				this.startBurstLeft--;
 				return this.grant(now);
 			}
 			this.grow(now);
-			const slot = Math.max(now - CATCH_UP_MS, this.pauseEnd, this.nextSlotAt);
-			this.nextSlotAt = slot + 1000 / this.pace;
-			if (slot <= now) return this.grant(now);
-			const generation = this.generation;
-			await this.clock.wait(slot - now, signal);
-			if (isAborted(signal)) return undefined;
-			if (generation === this.generation) return this.grant(this.clock.now());
+			if (this.slotAt(now) <= now) return this.take(now);
 		}
+		return await new Promise<number | undefined>((resolve) => {
+			const waiter: Waiter = { resolve, signal, onAbort: () => this.drop(waiter) };
+			signal?.addEventListener('abort', waiter.onAbort, { once: true });
+			this.waiters.push(waiter);
+			void this.dispatch();
+		});
 	}
 
 	onSuccess(_sentAt: number, headers?: Readonly<Record<string, unknown>>): void {
@@ -148,11 +170,18 @@ export class Pacer {
 		const from = this.lastGrowthAt ?? now;
 		this.lastGrowthAt = now;
 		if (now <= from) return;
-		const limit = Math.min(this.ceiling, Math.max(MIN_PACE, HEADROOM * this.sentRate(now)));
-		if (this.pace >= limit) return;
-		const grown = this.probing
-			? this.pace + this.probeGrowth(from - this.lastCutAt, now - this.lastCutAt)
-			: this.pace * 2 ** ((now - from) / START_DOUBLING_MS);
+		const headroom = this.phase === 'start' ? START_HEADROOM : HEADROOM;
+		const limit = Math.min(this.ceiling, Math.max(MIN_PACE, headroom * this.sentRate(now)));
+		if (this.pace >= limit) {
+			// Not sending at the pace (too few items, or a busy process): the probe waits too.
+			if (this.phase === 'probe') this.lastCutAt += now - from;
+			return;
+		}
+		const grown =
+			this.phase === 'probe'
+				? this.pace + this.probeGrowth(from - this.lastCutAt, now - this.lastCutAt)
+				: this.pace *
+					2 ** ((now - from) / (this.phase === 'start' ? START_DOUBLING_MS : RECOVER_DOUBLING_MS));
 		this.pace = Math.min(grown, limit);
 	}
 
@@ -167,9 +196,52 @@ export class Pacer {
 		return curve(to) - curve(from);
 	}
 
+	private slotAt(now: number): number {
+		return Math.max(now - CATCH_UP_MS, this.pauseEnd, this.nextSlotAt);
+	}
+
+	private take(now: number): number {
+		this.nextSlotAt = this.slotAt(now) + 1000 / this.pace;
+		return this.grant(now);
+	}
+
+	/** Lets the waiters through one by one at the pace; runs only while someone waits. */
+	private async dispatch(): Promise<void> {
+		if (this.dispatching) return;
+		this.dispatching = true;
+		try {
+			while (this.waiters.length > 0) {
+				const now = this.clock.now();
+				this.grow(now);
+				const slot = this.slotAt(now);
+				if (slot > now) {
+					// Woken early when the last waiter cancels, so no wait outlives its use.
+					this.dispatchWait = new AbortController();
+					await this.clock.wait(slot - now, this.dispatchWait.signal);
+					this.dispatchWait = undefined;
+					continue;
+				}
+				const waiter = this.waiters.shift() as Waiter;
+				waiter.signal?.removeEventListener('abort', waiter.onAbort);
+				waiter.resolve(this.take(now));
+			}
+		} finally {
+			this.dispatching = false;
+		}
+	}
+
+	private drop(waiter: Waiter): void {
+		const index = this.waiters.indexOf(waiter);
+		if (index < 0) return;
+		this.waiters.splice(index, 1);
+		waiter.resolve(undefined);
+		if (this.waiters.length === 0) this.dispatchWait?.abort();
+	}
+
 	private grant(at: number): number {
 		this.firstGrantAt ??= at;
 		this.grants.push(at);
+		this.grants.dropWhile((granted) => granted <= at - WINDOW_MS);
 		return at;
 	}
 
@@ -199,11 +271,10 @@ export class Pacer {
 			this.eventsSinceCut = 0;
 		}
 		this.eventsSinceCut++;
-		this.probing = true;
+		if (this.phase === 'start') this.phase = 'recover';
+		else if (cutDue) this.phase = 'probe';
 		this.lastSlowdownAt = now;
 		this.lastGrowthAt = now;
-		this.generation++;
-		this.nextSlotAt = Number.NEGATIVE_INFINITY;
 	}
 
 	/**
@@ -215,6 +286,8 @@ export class Pacer {
 		const from = now - WINDOW_MS;
 		this.grants.dropWhile((at) => at <= from);
 		this.refusals.dropWhile((at) => at <= from);
+		// Too few requests to tell a rate: only the cut applies.
+		if (this.grants.size < MIN_MEASURED_REQUESTS) return Number.POSITIVE_INFINITY;
 		const admitted = Math.max(0, this.grants.size - this.refusals.size);
 		const elapsed = now - (this.firstGrantAt ?? now);
 		const perWindow = (admitted * 1000) / WINDOW_MS;
@@ -237,7 +310,8 @@ export class Pacer {
 				OWN_PAUSE_BASE_MS * 2 ** (this.eventsWithoutSuccess - 2),
 			);
 		} else {
-			const backoff = (1000 / this.pace) * 2 ** (this.eventsSinceCut - 1);
+			// A window that stays full: each refusal since the cut waits twice as long.
+			const backoff = (1000 / this.pace) * BACKOFF_FACTOR ** (this.eventsSinceCut - 1);
 			pauseMs = Math.min(retryAfterMs ?? WINDOW_MS, backoff);
 		}
 		this.pauseEnd = Math.max(this.pauseEnd, now + pauseMs);
@@ -249,8 +323,8 @@ export class Pacer {
 		// A limit counts in a window the server must state: a bare limit may be a bucket's size.
 		if (hints.limit !== undefined && hints.windowMs !== undefined) {
 			this.ceiling = (hints.limit * 1000) / hints.windowMs;
-			if (!this.probing) {
-				this.probing = true;
+			if (this.phase !== 'probe') {
+				this.phase = 'probe';
 				this.lastCutAt = this.clock.now();
 				this.pace = this.ceiling;
 			}
