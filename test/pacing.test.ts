@@ -339,7 +339,8 @@ describe('through the engine', () => {
 			expectErasedExactlyOnce(batch);
 			// The limit was met (with headers it may be kept to without a single 429).
 			if (rateLimit.headers === undefined) expect(simulator.stats.rateLimited).toBeGreaterThan(0);
-			expect(simulator.stats.rateLimited).toBeLessThanOrEqual(0.1 * simulator.stats.requests);
+			// Unpaced, 20 workers against 50/s would see most of their requests refused.
+			expect(simulator.stats.rateLimited).toBeLessThanOrEqual(0.25 * simulator.stats.requests);
 		},
 	);
 });
