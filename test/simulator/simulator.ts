@@ -797,11 +797,31 @@ export class RateLimit {
 	private readonly window: SlidingWindowLimit | TokenBucketLimit;
 	private firstRequestAt: number | undefined;
 
-	constructor(readonly setting: RateLimitSetting) {
-		this.window =
-			setting.shape === 'tokenBucket'
-				? new TokenBucketLimit(setting.burst ?? setting.requestsPerSecond)
-				: new SlidingWindowLimit();
+	constructor(
+		readonly setting: RateLimitSetting,
+		from?: RateLimit,
+	) {
+		// Only the rate (or its schedule) changed: the same limit, retuned.
+		const retuned =
+			from !== undefined &&
+			from.setting.shape === setting.shape &&
+			from.setting.burst === setting.burst &&
+			from.setting.retryAfter === setting.retryAfter &&
+			from.setting.headers === setting.headers;
+		if (retuned) {
+			this.window = from.window;
+			this.firstRequestAt = from.firstRequestAt;
+		} else {
+			this.window =
+				setting.shape === 'tokenBucket'
+					? new TokenBucketLimit(setting.burst ?? setting.requestsPerSecond)
+					: new SlidingWindowLimit();
+		}
+	}
+
+	/** This limit with another rate: what its window holds stays (a change mid-run). */
+	retune(setting: RateLimitSetting): RateLimit {
+		return new RateLimit(setting, this);
 	}
 
 	take(now = performance.now()): { admission: Admission; headers: OutgoingHttpHeaders } {
@@ -1249,6 +1269,7 @@ export class Twin24Simulator {
 		const inFlight = this.counters.inFlight;
 		this.counters = { ...emptyStats(), inFlight, maxInFlight: inFlight };
 		this.active = { ...DEFAULT_SWITCHES };
+		this.limit = undefined;
 		this.applySwitches(this.initialSwitches);
 		this.onReset?.(this);
 	}
@@ -1270,9 +1291,15 @@ export class Twin24Simulator {
 
 	private applySwitches(changes: Partial<SimulatorSwitches>): void {
 		this.active = { ...this.active, ...changes };
-		if (changes.rateLimit !== undefined) this.limit = createLimit(this.active.rateLimit);
+		if (changes.rateLimit !== undefined) this.limit = this.nextLimit(this.active.rateLimit);
 		if (changes.faults !== undefined)
 			this.dice = this.active.faults ? new FaultDice(this.active.faults) : undefined;
+	}
+
+	/** A limit configured while one is in force keeps what it holds if only its rate changed. */
+	private nextLimit(setting: RateLimitSetting | null): RateLimit | undefined {
+		if (setting === null) return undefined;
+		return this.limit?.retune(setting) ?? createLimit(setting);
 	}
 
 	private trackSocket(socket: Socket): void {
