@@ -83,13 +83,14 @@ const SHAPES: Shape[] = [
 const SHARED = { limit: 100, first: 300, second: 900, concurrency: 10 };
 const STALL_ITEMS = 20000;
 
-type Row = [string, string, string, string, string, string, string, string, string, string];
+type Row = [string, string, string, string, string, string, string, string, string, string, string];
 
 const HEADER: Row = [
 	'situation',
 	'conc.',
 	'items',
 	'wall',
+	'sending',
 	'floor',
 	'× floor',
 	'429s',
@@ -179,6 +180,12 @@ async function simulatorFigures(tools: BenchTools) {
 		requests: measured.length,
 		rateLimited: measured.filter((entry) => entry.status === 429).length,
 		gapSeconds: log.length > 1 ? (log[1].startedAt - log[0].startedAt) / 1000 : 0,
+		/** From the first request of the measured run to its last answer, as the simulator saw it. */
+		sendingMs:
+			measured.length === 0
+				? 0
+				: Math.max(...measured.map((entry) => entry.finishedAt ?? entry.startedAt)) -
+					measured[0].startedAt,
 	};
 }
 
@@ -220,6 +227,7 @@ function row(
 		what.concurrency,
 		String(what.items),
 		seconds(result.wallMs),
+		seconds(figures.sendingMs),
 		seconds(floorSeconds * 1000),
 		(result.wallMs / 1000 / floorSeconds).toFixed(3),
 		percent(figures.rateLimited, figures.requests),
