@@ -1,17 +1,22 @@
 /**
- * npm run bench [-- --scenario rate|overhead|memory] [--items N] [--latency MS] [--limit RPS]
- *                  [--concurrency N]
+ * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--items N] [--latency MS]
+ *                  [--limit RPS] [--concurrency N]
  *
  * Runs the Twin24 node through n8n's engine against the simulator and prints figures. Each
  * measured run gets a process of its own (clean CPU and memory figures), and the simulator
- * runs in another process, as a real API would.
+ * runs in another process, as a real API would. The default is the pacing suite: the machine's
+ * no-limit capacity, each shape of rate limit, two executions on one account, and the longest
+ * event-loop stall at 20,000 items.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 
 import type {
+	ICredentialDataDecryptedObject,
 	IDataObject,
+	INodeParameters,
 	IExecuteFunctions,
 	INodeExecutionData,
 	INodeType,
@@ -21,6 +26,8 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { DEFAULT_CONCURRENCY } from '../nodes/Twin24/actions/descriptions';
 import { runTwin24 } from '../test/harness/engine';
+import type { BenchTools } from './bench-pacing';
+import { runPacingSuite } from './bench-pacing';
 
 interface Scenario {
 	name: string;
@@ -50,6 +57,25 @@ interface WorkerJob {
 	items: number;
 	concurrency?: number;
 	simulator: SimulatorInfo;
+	/** Executions run at once on the same account, instead of one of `items`. */
+	executions?: ExecutionJob[];
+	/** Record the longest event-loop stall of the measured run. */
+	measureStall?: boolean;
+}
+
+interface ExecutionJob {
+	/** Prefix of this execution's IDs, to tell its requests apart in the simulator's log. */
+	prefix: string;
+	items: number;
+	concurrency: number;
+}
+
+interface ExecutionResult {
+	prefix: string;
+	wallMs: number;
+	succeeded: number;
+	failed: number;
+	error?: string;
 }
 
 interface WorkerResult {
@@ -62,6 +88,9 @@ interface WorkerResult {
 	peakHeapGrowthBytes: number;
 	heapGrowthBytes: number;
 	error?: string;
+	/** Longest event-loop stall of the measured run (measureStall). */
+	stallMs?: number;
+	executions?: ExecutionResult[];
 }
 
 interface SimulatorState {
@@ -118,13 +147,13 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 	const items: IDataObject[] = Array.from({ length: job.items }, (_, index) => ({
 		id: `bench-${job.node}-${index}`,
 	}));
-	const credentials = {
+	const credentials: ICredentialDataDecryptedObject = {
 		authMode: 'accessToken',
 		accessToken: job.simulator.accessToken,
 		cisBaseUrl: job.simulator.cisBaseUrl,
 	};
 	const options = job.concurrency === undefined ? {} : { concurrency: job.concurrency };
-	const twin24 = {
+	const twin24: INodeParameters = {
 		resource: 'call',
 		operation: 'depersonalize',
 		callId: '={{ $json.id }}',
@@ -143,29 +172,85 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 				peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed);
 			}, 250)
 		: undefined;
+	const stall = job.measureStall ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
+	stall?.enable();
 	const cpuBefore = process.cpuUsage();
 	const startedAt = performance.now();
-	const result =
-		job.node === 'twin24'
-			? await runTwin24({ items, parameters: twin24, credentials })
-			: await runBareNode(items, bare, credentials);
+	const executions =
+		job.executions === undefined
+			? [await runOne(job, items, { twin24, bare }, credentials, startedAt)]
+			: await runExecutions(job.executions, credentials, startedAt);
 	const wallMs = performance.now() - startedAt;
 	const cpu = process.cpuUsage(cpuBefore);
+	stall?.disable();
 	if (sampler) clearInterval(sampler);
 	collectGarbage();
 	const heapGrowthBytes = process.memoryUsage().heapUsed - heapBefore;
-	const output = result.output ?? [];
-	const succeeded = output.filter((item) => item.json.success === true).length;
+	const sum = (pick: (execution: ExecutionResult) => number) =>
+		executions.reduce((total, execution) => total + pick(execution), 0);
 	return {
 		wallMs,
 		cpuMs: (cpu.user + cpu.system) / 1000,
-		succeeded,
-		failed: job.items - succeeded,
+		succeeded: sum((execution) => execution.succeeded),
+		failed: sum((execution) => execution.failed),
 		peakRssBytes: process.resourceUsage().maxRSS * 1024,
 		peakHeapGrowthBytes: peakHeapUsed - heapBefore,
 		heapGrowthBytes,
+		error: executions.find((execution) => execution.error !== undefined)?.error,
+		stallMs: stall === undefined ? undefined : stall.max / 1e6,
+		executions,
+	};
+}
+
+async function runOne(
+	job: WorkerJob,
+	items: IDataObject[],
+	parameters: { twin24: INodeParameters; bare: IDataObject },
+	credentials: ICredentialDataDecryptedObject,
+	startedAt: number,
+): Promise<ExecutionResult> {
+	const result =
+		job.node === 'twin24'
+			? await runTwin24({ items, parameters: parameters.twin24, credentials })
+			: await runBareNode(items, parameters.bare, credentials);
+	const succeeded = (result.output ?? []).filter((item) => item.json.success === true).length;
+	return {
+		prefix: `bench-${job.node}`,
+		wallMs: performance.now() - startedAt,
+		succeeded,
+		failed: items.length - succeeded,
 		error: result.error?.message,
 	};
+}
+
+/** Executions of the Twin24 node started together, on one credential (one account). */
+async function runExecutions(
+	jobs: readonly ExecutionJob[],
+	credentials: ICredentialDataDecryptedObject,
+	startedAt: number,
+): Promise<ExecutionResult[]> {
+	return await Promise.all(
+		jobs.map(async (execution) => {
+			const items = Array.from({ length: execution.items }, (_, index) => ({
+				id: `${execution.prefix}-${index}`,
+			}));
+			const parameters = {
+				resource: 'call',
+				operation: 'depersonalize',
+				callId: '={{ $json.id }}',
+				options: { concurrency: execution.concurrency },
+			};
+			const result = await runTwin24({ items, parameters, credentials });
+			const succeeded = (result.output ?? []).filter((item) => item.json.success === true).length;
+			return {
+				prefix: execution.prefix,
+				wallMs: performance.now() - startedAt,
+				succeeded,
+				failed: execution.items - succeeded,
+				error: result.error?.message,
+			};
+		}),
+	);
 }
 
 async function runBareNode(
@@ -401,8 +486,7 @@ function scenarios(args: readonly string[]): Scenario[] {
 			sampleLiveHeap: true,
 		},
 	];
-	const only = argument(args, 'scenario');
-	return only === undefined ? all : all.filter((scenario) => scenario.name === only);
+	return all;
 }
 
 async function main(args: readonly string[]): Promise<void> {
@@ -412,7 +496,25 @@ async function main(args: readonly string[]): Promise<void> {
 		return;
 	}
 	console.log(`Twin24 node benchmark (Node.js ${process.version}, simulator in its own process)`);
-	for (const scenario of scenarios(args)) await runScenario(scenario);
+	const only = argument(args, 'scenario') ?? 'pacing';
+	if (only === 'pacing' || only === 'all') await runPacing();
+	for (const scenario of scenarios(args)) {
+		if (only === 'all' || only === scenario.name) await runScenario(scenario);
+	}
+}
+
+async function runPacing(): Promise<void> {
+	const simulator = await startSimulator();
+	const tools: BenchTools = {
+		control: async (action, body) => await control(simulator.info, action, body),
+		measure: async (job) =>
+			await measure({ node: 'twin24', sampleLiveHeap: false, simulator: simulator.info, ...job }),
+	};
+	try {
+		await runPacingSuite(tools);
+	} finally {
+		simulator.stop();
+	}
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

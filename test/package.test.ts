@@ -1,6 +1,6 @@
 /**
  * What users install: the tarball's contents, package.json's contract, the node's description,
- * and the small pure pieces of the transport (Retry-After, the shared pace) with a fake clock.
+ * and the small pure pieces of the transport (Retry-After, URLs).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,9 +8,7 @@ import { join } from 'node:path';
 
 import { Twin24Api } from '../credentials/Twin24Api.credentials';
 import { Twin24 } from '../nodes/Twin24/Twin24.node';
-import { parseRetryAfter } from '../nodes/Twin24/protocol';
-import { Pacer } from '../nodes/Twin24/transport/pacer';
-import { checkBaseUrl, joinUrl } from '../nodes/Twin24/protocol';
+import { checkBaseUrl, joinUrl, parseRetryAfter } from '../nodes/Twin24/protocol';
 
 const root = join(__dirname, '..', '..');
 const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -163,31 +161,5 @@ describe('transport pieces', () => {
 		expect(joinUrl('https://x.test', ['calls', 'a/b ?#', 'record'])).toBe(
 			'https://x.test/calls/a%2Fb%20%3F%23/record',
 		);
-	});
-
-	test('the pace: nothing held back until a 429, then the admitted rate of the second before', async () => {
-		let now = 10000;
-		const pacer = new Pacer({ now: () => now, wait: async () => undefined });
-		expect(await pacer.waitForTurn()).toBe(10000);
-		expect(pacer.rate).toBe(Number.POSITIVE_INFINITY);
-		for (let index = 0; index < 100; index++) pacer.onSuccess(9500 + index);
-		now = 10001;
-		pacer.onRateLimited(10000, 0);
-		expect(pacer.rate).toBeCloseTo(98);
-		// A 429 for a request sent before the slowdown is the same event: the pace stays.
-		pacer.onRateLimited(9990, 0);
-		expect(pacer.rate).toBeCloseTo(98);
-		// Limited again while paced: at least a tenth slower, whatever the measure says.
-		for (let index = 0; index < 150; index++) pacer.onSuccess(10500 + index);
-		now = 11001;
-		pacer.onRateLimited(11000, 0);
-		expect(pacer.rate).toBeCloseTo(88.2);
-	});
-
-	test('the pace: too few successes to measure means a pause only', () => {
-		const pacer = new Pacer({ now: () => 5000, wait: async () => undefined });
-		pacer.onSuccess(4990);
-		pacer.onRateLimited(4999, 1000);
-		expect(pacer.rate).toBe(Number.POSITIVE_INFINITY);
 	});
 });

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { DEMO_ACCESS_TOKEN, DEMO_CALL_IDS, Twin24Simulator } from './simulator';
+import { DEMO_ACCESS_TOKEN, DEMO_CALL_IDS, RateLimit, Twin24Simulator } from './simulator';
 
 const EMAIL = 'ops@example.test';
 const PASSWORD = 'test-SECRET-password';
@@ -260,6 +260,23 @@ describe('switches', () => {
 		expect(sim.stats.rateLimited).toBe(3);
 	});
 
+	it('sends RateLimit headers with every answer the limit sees, when asked', async () => {
+		sim.configure({ rateLimit: { requestsPerSecond: 2, headers: 'ietf' } });
+		const first = await depersonalizeCall('call-1');
+		expect(first.headers.get('ratelimit-policy')).toBe('2;w=1');
+		expect(first.headers.get('ratelimit-limit')).toBe('2');
+		expect(first.headers.get('ratelimit-remaining')).toBe('1');
+		await depersonalizeCall('call-2');
+		const limited = await depersonalizeCall('call-3');
+		expect(limited.status).toBe(429);
+		expect(limited.headers.get('ratelimit-remaining')).toBe('0');
+
+		sim.configure({ rateLimit: { requestsPerSecond: 5, headers: 'x' } });
+		const other = await deleteRecord('call-1');
+		expect(other.headers.get('x-ratelimit-limit')).toBe('5');
+		expect(other.headers.get('ratelimit-policy')).toBeNull();
+	});
+
 	it('resets the connection for a scripted fault, before any state change', async () => {
 		sim.failNext(1, 'reset');
 		await expect(depersonalizeCall('call-1')).rejects.toThrow();
@@ -405,5 +422,45 @@ describe('tokens and lifecycle', () => {
 
 		cli.kill('SIGTERM');
 		expect(await exited).toBe(0);
+	});
+});
+
+describe('rate limit shapes (on explicit times)', () => {
+	const admitted = (limit: RateLimit, at: number) => limit.take(at).admission.waitMs === 0;
+
+	it('sliding window: at most N in any trailing second', () => {
+		const limit = new RateLimit({ requestsPerSecond: 3 });
+		expect([0, 10, 20, 30].map((at) => admitted(limit, at))).toEqual([true, true, true, false]);
+		expect(limit.take(500).admission.waitMs).toBe(500);
+		expect(admitted(limit, 1000)).toBe(true);
+	});
+
+	it('token bucket: a burst at once, then the refill rate', () => {
+		const limit = new RateLimit({ requestsPerSecond: 10, shape: 'tokenBucket', burst: 3 });
+		expect([0, 0, 0, 0].map((at) => admitted(limit, at))).toEqual([true, true, true, false]);
+		expect(limit.take(50).admission.waitMs).toBeCloseTo(50);
+		expect(admitted(limit, 100)).toBe(true);
+		expect(admitted(limit, 100)).toBe(false);
+	});
+
+	it('a schedule changes the limit from the first request on', () => {
+		const limit = new RateLimit({
+			requestsPerSecond: 1,
+			schedule: [{ afterMs: 5000, requestsPerSecond: 3 }],
+		});
+		expect([0, 100, 200].map((at) => admitted(limit, at))).toEqual([true, false, false]);
+		expect([5000, 5001, 5002, 5003].map((at) => admitted(limit, at))).toEqual([
+			true,
+			true,
+			true,
+			false,
+		]);
+	});
+
+	it('a limit changed mid-run keeps what the window already holds', () => {
+		const limit = new RateLimit({ requestsPerSecond: 2 });
+		expect([0, 1].map((at) => admitted(limit, at))).toEqual([true, true]);
+		const raised = limit.retune({ requestsPerSecond: 3 });
+		expect([2, 3].map((at) => admitted(raised, at))).toEqual([true, false]);
 	});
 });

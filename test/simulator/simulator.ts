@@ -68,10 +68,29 @@ export type ScriptedFault = number | 'reset';
 export type LatencySetting = number | { min: number; max: number };
 export type RetryAfterForm = 'seconds' | 'http-date' | 'none';
 
+/** `slidingWindow`: at most N in any trailing second. `tokenBucket`: refilled N/s, holding `burst`. */
+export type RateLimitShape = 'slidingWindow' | 'tokenBucket';
+/** Rate-limit headers on every answer the limit sees: IETF draft `RateLimit-*`, or `X-RateLimit-*`. */
+export type RateLimitHeaderStyle = 'none' | 'ietf' | 'x';
+
+export interface RateLimitStep {
+	/** From this long after the first request the limit saw. */
+	afterMs: number;
+	requestsPerSecond: number;
+}
+
 export interface RateLimitSetting {
 	requestsPerSecond: number;
 	/** Form of the Retry-After header on 429; default 'seconds'. */
 	retryAfter?: RetryAfterForm;
+	/** Default 'slidingWindow'. */
+	shape?: RateLimitShape;
+	/** tokenBucket: the most it admits at once; default one second's worth. */
+	burst?: number;
+	/** Limits that follow `requestsPerSecond` over time (a limit that rises or falls mid-run). */
+	schedule?: RateLimitStep[];
+	/** Default 'none'. */
+	headers?: RateLimitHeaderStyle;
 }
 
 export interface FaultSetting {
@@ -250,6 +269,8 @@ const ERASURE_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>([
 const API_ROUTES: ReadonlySet<string> = new Set<string>(['login', 'me', ...ERASURE_ROUTES]);
 const INJECTABLE_FAULTS: ReadonlySet<unknown> = new Set<unknown>([500, 502, 503, 504, 'reset']);
 const RETRY_AFTER_FORMS: ReadonlySet<unknown> = new Set<unknown>(['seconds', 'http-date', 'none']);
+const RATE_LIMIT_SHAPES: ReadonlySet<unknown> = new Set<unknown>(['slidingWindow', 'tokenBucket']);
+const RATE_LIMIT_HEADER_STYLES: ReadonlySet<unknown> = new Set<unknown>(['none', 'ietf', 'x']);
 const REDIRECT_STATUSES: ReadonlySet<unknown> = new Set<unknown>([301, 302, 303, 307, 308]);
 
 const DEFAULT_SWITCHES: SimulatorSwitches = {
@@ -549,16 +570,52 @@ function readLatency(value: unknown): LatencySetting {
 	return { min, max: requireNumber(value.max, 'latencyMs.max', min, 600_000) };
 }
 
+function requireOneOf<T>(
+	value: unknown,
+	allowed: ReadonlySet<unknown>,
+	name: string,
+): T | undefined {
+	if (value === undefined) return undefined;
+	if (!allowed.has(value)) throw new TypeError(`${name} must be one of ${[...allowed].join(', ')}`);
+	return value as T;
+}
+
+function readSchedule(value: unknown): RateLimitStep[] | undefined {
+	if (value === undefined) return undefined;
+	if (!Array.isArray(value)) throw new TypeError('rateLimit.schedule must be an array');
+	return value.map((step: unknown) => {
+		if (!isRecord(step))
+			throw new TypeError('rateLimit.schedule steps are { afterMs, requestsPerSecond }');
+		return {
+			afterMs: requireNumber(step.afterMs, 'rateLimit.schedule.afterMs', 0),
+			requestsPerSecond: requirePositive(
+				step.requestsPerSecond,
+				'rateLimit.schedule.requestsPerSecond',
+			),
+		};
+	});
+}
+
 function readRateLimit(value: unknown): RateLimitSetting | null {
 	if (value === null) return null;
 	if (!isRecord(value))
-		throw new TypeError('rateLimit must be null or { requestsPerSecond, retryAfter? }');
-	const requestsPerSecond = requirePositive(value.requestsPerSecond, 'rateLimit.requestsPerSecond');
-	if (value.retryAfter !== undefined && !RETRY_AFTER_FORMS.has(value.retryAfter)) {
-		throw new TypeError("rateLimit.retryAfter must be 'seconds', 'http-date' or 'none'");
-	}
-	const retryAfter = value.retryAfter as RetryAfterForm | undefined;
-	return { requestsPerSecond, retryAfter };
+		throw new TypeError('rateLimit must be null or { requestsPerSecond, retryAfter?, shape?, … }');
+	return {
+		requestsPerSecond: requirePositive(value.requestsPerSecond, 'rateLimit.requestsPerSecond'),
+		retryAfter: requireOneOf<RetryAfterForm>(
+			value.retryAfter,
+			RETRY_AFTER_FORMS,
+			'rateLimit.retryAfter',
+		),
+		shape: requireOneOf<RateLimitShape>(value.shape, RATE_LIMIT_SHAPES, 'rateLimit.shape'),
+		burst: value.burst === undefined ? undefined : requirePositive(value.burst, 'rateLimit.burst'),
+		schedule: readSchedule(value.schedule),
+		headers: requireOneOf<RateLimitHeaderStyle>(
+			value.headers,
+			RATE_LIMIT_HEADER_STYLES,
+			'rateLimit.headers',
+		),
+	};
 }
 
 function readFaults(value: unknown): FaultSetting | null {
@@ -677,33 +734,139 @@ function readRedirectAnswer(input: Record<string, unknown>, times: number): Scri
 // Building blocks
 // ---------------------------------------------------------------------------------------------
 
-/**
- * At most `limit` requests in any trailing second: the usual meaning of "N requests per
- * second". A ring of the last `limit` admission times; the oldest decides.
- */
-class SlidingWindowLimit {
-	private readonly admittedAt: Float64Array;
-	private next = 0;
+/** What a limit decided for one request. */
+export interface Admission {
+	/** 0 when admitted, else the milliseconds until one would be. */
+	waitMs: number;
+	/** Requests per `windowSeconds` (for a bucket: its size). */
+	limit: number;
+	remaining: number;
+	/** Until the limit has all its room again. */
+	resetMs: number;
+}
 
-	constructor(limit: number) {
-		this.admittedAt = new Float64Array(Math.max(1, Math.ceil(limit))).fill(
-			Number.NEGATIVE_INFINITY,
-		);
+/** The limit in force `elapsedMs` after the first request: the last step already reached. */
+function limitAt(setting: RateLimitSetting, elapsedMs: number): number {
+	let limit = setting.requestsPerSecond;
+	for (const step of setting.schedule ?? []) {
+		if (step.afterMs <= elapsedMs) limit = step.requestsPerSecond;
 	}
+	return limit;
+}
 
-	/** Admits one request: returns 0 when admitted, else the milliseconds until one would be. */
-	take(): number {
-		const now = performance.now();
-		const oldest = this.admittedAt[this.next];
-		if (now - oldest < 1000) return oldest + 1000 - now;
-		this.admittedAt[this.next] = now;
-		this.next = (this.next + 1) % this.admittedAt.length;
-		return 0;
+/** At most N requests in any trailing second: the usual meaning of "N requests per second". */
+class SlidingWindowLimit {
+	private admittedAt: number[] = [];
+	private head = 0;
+
+	take(now: number, limit: number): Admission {
+		while (this.head < this.admittedAt.length && this.admittedAt[this.head] <= now - 1000)
+			this.head++;
+		if (this.head > 4096) {
+			this.admittedAt = this.admittedAt.slice(this.head);
+			this.head = 0;
+		}
+		const count = this.admittedAt.length - this.head;
+		const allowed = Math.max(1, Math.floor(limit));
+		if (count >= allowed) {
+			const freesAt = this.admittedAt[this.head + count - allowed] + 1000;
+			return { waitMs: freesAt - now, limit: allowed, remaining: 0, resetMs: freesAt - now };
+		}
+		this.admittedAt.push(now);
+		const oldest = this.admittedAt[this.head];
+		return {
+			waitMs: 0,
+			limit: allowed,
+			remaining: allowed - count - 1,
+			resetMs: oldest + 1000 - now,
+		};
 	}
 }
 
-function createLimit(setting: RateLimitSetting | null): SlidingWindowLimit | undefined {
-	return setting === null ? undefined : new SlidingWindowLimit(setting.requestsPerSecond);
+/** Refilled at N per second, holding at most `burst`: bursts pass, the average is N. */
+class TokenBucketLimit {
+	private tokens: number;
+	private updatedAt: number | undefined;
+
+	constructor(private readonly burst: number) {
+		this.tokens = burst;
+	}
+
+	take(now: number, refillPerSecond: number): Admission {
+		const elapsed = this.updatedAt === undefined ? 0 : now - this.updatedAt;
+		this.updatedAt = now;
+		this.tokens = Math.min(this.burst, this.tokens + (elapsed * refillPerSecond) / 1000);
+		const admitted = this.tokens >= 1;
+		if (admitted) this.tokens -= 1;
+		const toFullMs = ((this.burst - this.tokens) * 1000) / refillPerSecond;
+		return {
+			waitMs: admitted ? 0 : ((1 - this.tokens) * 1000) / refillPerSecond,
+			limit: Math.floor(this.burst),
+			remaining: Math.floor(this.tokens),
+			resetMs: toFullMs,
+		};
+	}
+}
+
+/** One rate limit as configured: its shape, its schedule, its headers. Exported for fake-clock tests. */
+export class RateLimit {
+	private readonly window: SlidingWindowLimit | TokenBucketLimit;
+	private firstRequestAt: number | undefined;
+
+	constructor(
+		readonly setting: RateLimitSetting,
+		from?: RateLimit,
+	) {
+		// Only the rate (or its schedule) changed: the same limit, retuned.
+		const retuned =
+			from !== undefined &&
+			from.setting.shape === setting.shape &&
+			from.setting.burst === setting.burst &&
+			from.setting.retryAfter === setting.retryAfter &&
+			from.setting.headers === setting.headers;
+		if (retuned) {
+			this.window = from.window;
+			this.firstRequestAt = from.firstRequestAt;
+		} else {
+			this.window =
+				setting.shape === 'tokenBucket'
+					? new TokenBucketLimit(setting.burst ?? setting.requestsPerSecond)
+					: new SlidingWindowLimit();
+		}
+	}
+
+	/** This limit with another rate: what its window holds stays (a change mid-run). */
+	retune(setting: RateLimitSetting): RateLimit {
+		return new RateLimit(setting, this);
+	}
+
+	take(now = performance.now()): { admission: Admission; headers: OutgoingHttpHeaders } {
+		this.firstRequestAt ??= now;
+		const limit = limitAt(this.setting, now - this.firstRequestAt);
+		const admission = this.window.take(now, limit);
+		return { admission, headers: this.headersFor(admission, limit) };
+	}
+
+	private headersFor(admission: Admission, limit: number): OutgoingHttpHeaders {
+		const style = this.setting.headers ?? 'none';
+		if (style === 'none') return {};
+		const reset = String(Math.ceil(admission.resetMs / 1000));
+		const prefix = style === 'ietf' ? 'ratelimit' : 'x-ratelimit';
+		const headers: OutgoingHttpHeaders = {
+			[`${prefix}-limit`]: String(admission.limit),
+			[`${prefix}-remaining`]: String(admission.remaining),
+			[`${prefix}-reset`]: reset,
+		};
+		if (style === 'ietf') {
+			const burst = this.setting.shape === 'tokenBucket' ? `;burst=${admission.limit}` : '';
+			headers['ratelimit-policy'] = `${Math.floor(limit)};w=1${burst}`;
+		}
+		return headers;
+	}
+}
+
+function createLimit(setting: RateLimitSetting | null): RateLimit | undefined {
+	return setting === null ? undefined : new RateLimit(setting);
 }
 
 class FaultDice {
@@ -952,7 +1115,7 @@ export class Twin24Simulator {
 
 	private readonly initialSwitches: SimulatorSwitches;
 	private active: SimulatorSwitches = { ...DEFAULT_SWITCHES };
-	private limit: SlidingWindowLimit | undefined;
+	private limit: RateLimit | undefined;
 	private dice: FaultDice | undefined;
 	private readonly identities = new IdentityStore();
 	private readonly log = new RequestLog();
@@ -1136,6 +1299,7 @@ export class Twin24Simulator {
 		const inFlight = this.counters.inFlight;
 		this.counters = { ...emptyStats(), inFlight, maxInFlight: inFlight };
 		this.active = { ...DEFAULT_SWITCHES };
+		this.limit = undefined;
 		this.applySwitches(this.initialSwitches);
 		this.onReset?.(this);
 	}
@@ -1157,9 +1321,15 @@ export class Twin24Simulator {
 
 	private applySwitches(changes: Partial<SimulatorSwitches>): void {
 		this.active = { ...this.active, ...changes };
-		if (changes.rateLimit !== undefined) this.limit = createLimit(this.active.rateLimit);
+		if (changes.rateLimit !== undefined) this.limit = this.nextLimit(this.active.rateLimit);
 		if (changes.faults !== undefined)
 			this.dice = this.active.faults ? new FaultDice(this.active.faults) : undefined;
+	}
+
+	/** A limit configured while one is in force keeps what it holds if only its rate changed. */
+	private nextLimit(setting: RateLimitSetting | null): RateLimit | undefined {
+		if (setting === null) return undefined;
+		return this.limit?.retune(setting) ?? createLimit(setting);
 	}
 
 	private trackSocket(socket: Socket): void {
@@ -1378,14 +1548,20 @@ export class Twin24Simulator {
 
 	/** Answers 429 and returns true when the rate limit is reached. */
 	private refuseOverLimit(entry: RecordedRequest, res: ServerResponse): boolean {
-		const setting = this.active.rateLimit;
-		if (this.limit === undefined || setting === null) return false;
-		const waitMs = this.limit.take();
-		if (waitMs === 0) return false;
+		if (this.limit === undefined) return false;
+		const { admission, headers } = this.limit.take();
+		if (admission.waitMs === 0) {
+			// Set now, sent with whatever answer the request gets.
+			for (const [name, value] of Object.entries(headers))
+				if (value !== undefined) res.setHeader(name, value);
+			return false;
+		}
 		this.counters.rateLimited += 1;
-		const retryAfter = retryAfterValue(setting.retryAfter ?? 'seconds', waitMs);
-		const headers: OutgoingHttpHeaders =
-			retryAfter === undefined ? {} : { 'retry-after': retryAfter };
+		const retryAfter = retryAfterValue(
+			this.limit.setting.retryAfter ?? 'seconds',
+			admission.waitMs,
+		);
+		if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
 		this.answerJson(entry, res, 429, { message: 'Too many requests' }, headers);
 		return true;
 	}

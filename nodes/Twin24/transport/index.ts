@@ -419,8 +419,9 @@ export class Twin24Client {
 		if (retryAfterMs !== undefined && retryAfterMs > this.settings.maxWaitMs) {
 			return { failure: waitTooLong(statusCode, retryAfterMs, this.settings.maxWaitMs) };
 		}
-		// After a 429 the shared pace holds every request back, this one included.
-		if (statusCode === 429) return { failure, waitMs: 0 };
+		// After a 429 the shared pace holds every request back; the refused one also waits out its
+		// own Retry-After, which the pace may take for a mere slowdown when it is a second or less.
+		if (statusCode === 429) return { failure, waitMs: retryAfterMs ?? 0 };
 		return { failure, waitMs: Math.max(backoffMs(retries), retryAfterMs ?? 0) };
 	}
 

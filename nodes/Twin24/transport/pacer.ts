@@ -1,13 +1,18 @@
 import { sleep } from 'n8n-workflow';
 
-/** Longest single sleep of a wait, so that a cancel ends any wait this soon and no timer outlives it. */
-const WAIT_SLICE_MS = 50;
+import { readRateLimitHints } from './rateLimitHeaders';
+import type { RateLimitHints } from './rateLimitHeaders';
 
-/** Waits `ms`, ending early once `signal` aborts. */
+/** Longest single sleep of `pause`, so that a cancel is noticed within this long. */
+const PAUSE_SLICE_MS = 50;
+
+/** Waits ms, ending early (within ~50 ms) once `signal` aborts. */
 export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 	const until = Date.now() + ms;
-	for (let left = ms; left > 0 && signal?.aborted !== true; left = until - Date.now()) {
-		await sleep(Math.min(left, WAIT_SLICE_MS));
+	for (;;) {
+		const left = until - Date.now();
+		if (left <= 0 || isAborted(signal)) return;
+		await sleep(Math.min(left, PAUSE_SLICE_MS));
 	}
 }
 
@@ -16,164 +21,381 @@ export interface PacerClock {
 	wait(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-const realClock: PacerClock = { now: () => Date.now(), wait: pause };
+function isAborted(signal: AbortSignal | undefined): boolean {
+	return signal?.aborted === true;
+}
 
-/** Share of the rate the server admitted in the second before a 429 that the run keeps to. */
-const SHARE_OF_ADMITTED_RATE = 0.98;
-/** A 429 while already paced means the measure was too generous: at least this much slower. */
-const SLOWDOWN_WHEN_LIMITED_AGAIN = 0.9;
-/** With fewer successes than this in the last second there is nothing to measure: pause only. */
-const MIN_MEASURABLE_SUCCESSES = 5;
-/** After this long without a 429 the pace grows again, in case the limit was a passing one. */
-const QUIET_BEFORE_RAMP_MS = 20000;
-const RAMP_PER_SECOND = 1.01;
+const SYSTEM_CLOCK: PacerClock = { now: () => Date.now(), wait: pause };
+
+/** The pace a run starts from before anything is known, and how fast it doubles from there. */
+const START_RATE = 50;
+/** Requests let through at once at the very start, before the pace applies (none of them waits). */
+const START_BURST = 10;
+const START_DOUBLING_MS = 50;
+const RECOVER_DOUBLING_MS = 1000;
+/** A 429 event cuts the pace at least to this share: the same cut for every sender makes them fair. */
+const DECREASE = 0.9;
+/** At most one such cut per window: 429s within it echo the same overshoot. */
 const WINDOW_MS = 1000;
+/**
+ * After a cut the pace grows by the same number of requests per second for every sender,
+ * whatever it sends: first 1/s, twice as fast every PROBE_DOUBLING_MS. Growth independent of the
+ * own pace is what lets independent senders (n8n workers) converge on equal shares.
+ */
+const PROBE_STEP = 1;
+const PROBE_DOUBLING_MS = 450;
+/** Beyond this time since the last cut the growth stops accelerating. */
+const PROBE_ACCELERATION_MS = 8000;
+/**
+ * The pace never grows beyond this multiple of what was really sent lately, so that a pace that
+ * is not used (a busy process, a run with few items) cannot grow into a burst later.
+ */
+const START_HEADROOM = 2;
+const HEADROOM = 1.25;
+const SENT_WINDOW_MS = 250;
+/** Below this pace the headroom rule does not hold the pace back. */
+const MIN_PACE = 5;
+const LOWEST_PACE = 0.1;
+const MIN_MEASURED_REQUESTS = 8;
 /** How far behind its schedule the pace may send, to make up for timers that fire late. */
 const CATCH_UP_MS = 10;
+/**
+ * A Retry-After of up to a second is read as "slow down": in whole seconds (or an HTTP date, with
+ * its rounding, hence the margin) it cannot say less, and a per-second limit frees capacity
+ * continuously. Longer ones, and any while the server keeps refusing, make every request wait.
+ */
+const SHORT_RETRY_AFTER_MS = 1100;
+const BACKOFF_FACTOR = 2;
+/** The pause the pacer chooses when 429s without Retry-After keep coming with no success between. */
+const OWN_PAUSE_BASE_MS = 250;
+const OWN_PAUSE_CAP_MS = 30000;
 
-/** The second before a 429, whose admitted requests set the pace, and the pace before it. */
-interface Measurement {
-	from: number;
-	to: number;
-	paceBefore: number;
+interface Waiter {
+	resolve(turn: number | undefined): void;
+	signal?: AbortSignal;
+	onAbort(): void;
 }
 
 /**
- * One pace for all requests of a run. Until the first 429 it holds nothing back. A 429 pauses
- * every worker until its Retry-After has passed, then the run sends at just under what the
- * server admitted in the second before the limited request was sent (counted once the requests
- * in flight have come back), so it stays close to the limit without meeting it again; a 429 met
- * while already paced slows it by at least a tenth more. After a quiet spell the pace ramps back
- * up. 429s answering requests that were already in flight when the run slowed down are one
- * event, not many.
+ * One pace for all requests to one Twin24 account. It starts low and doubles quickly until the
+ * first 429, so that many concurrent requests do not all meet the limit at once. A 429 event
+ * brings the pace down to what the server admitted over the last second (requests let through
+ * less those refused) and, once per second at most, cuts it by DECREASE; between events it grows
+ * by an amount that depends only on the time since the last cut (AIMD, fair between senders that
+ * share no memory). 429s for requests sent before the last slowdown are the same event.
+ * RateLimit headers with a stated window cap the pace; an exhausted quota pauses it.
  */
 export class Pacer {
-	private pausedUntilAt = 0;
-	private ratePerSecond = Number.POSITIVE_INFINITY;
-	private nextSlotAt = 0;
-	private lastLimitedAt = Number.NEGATIVE_INFINITY;
-	private lastRampAt = 0;
-	/** When recent successful requests were sent, in the order they came back, from `recentHead` on. */
-	private readonly recentSuccesses: number[] = [];
-	private recentHead = 0;
-	/** Measured again once the pause is over and the requests in flight have come back. */
-	private measuring: Measurement | undefined;
+	private pace = START_RATE;
+	/**
+	 * start: nothing known, doubling fast. recover: after the first 429, whose measure may be a
+	 * start-up burst or a steady rate, doubling slowly back up to the next cut. probe: AIMD.
+	 */
+	private phase: 'start' | 'recover' | 'probe' = 'start';
+	private pauseEnd = 0;
+	private nextSlotAt = Number.NEGATIVE_INFINITY;
+	private lastGrowthAt: number | undefined;
+	private lastCutAt = Number.NEGATIVE_INFINITY;
+	private lastSlowdownAt = Number.NEGATIVE_INFINITY;
+	private firstGrantAt: number | undefined;
+	private startBurstLeft = START_BURST;
+	private readonly waiters: Waiter[] = [];
+	private dispatching = false;
+	private dispatchWait: AbortController | undefined;
+	private eventsWithoutSuccess = 0;
+	/** Events since the last cut: each one more pauses twice as long (a window that stays full). */
+	private eventsSinceCut = 0;
+	private lastSuccessAt: number | undefined;
+	private ceiling = Number.POSITIVE_INFINITY;
+	/** When the requests of the last window were let through, and when the refused ones were. */
+	private readonly grants = new RecentQueue<number>();
+	private readonly refusals = new RecentQueue<number>();
 
-	constructor(private readonly clock: PacerClock = realClock) {}
+	constructor(private readonly clock: PacerClock = SYSTEM_CLOCK) {}
 
-	private now(): number {
-		return this.clock.now();
-	}
-
-	/** Until when every request waits (epoch ms). */
 	get pausedUntil(): number {
-		return this.pausedUntilAt;
+		return this.pauseEnd > this.clock.now() ? this.pauseEnd : 0;
 	}
 
-	/** The current pace in requests per second; Infinity until the first measurable 429. */
 	get rate(): number {
-		return this.ratePerSecond;
+		return this.pace;
 	}
 
-	/** Waits until a request may be sent; returns the time it was let through. */
+	/**
+	 * Turns are given in the order they were asked for, so a request refused and sent again
+	 * queues behind the others instead of meeting a full window again and again.
+	 */
 	async waitForTurn(signal?: AbortSignal): Promise<number | undefined> {
-		if (signal?.aborted) return undefined;
-		const now = this.now();
-		if (this.measuring && now >= this.pausedUntilAt) {
-			this.paceByAdmittedRate(this.measuring);
-			this.measuring = undefined;
+		if (isAborted(signal)) return undefined;
+		const now = this.clock.now();
+		if (this.waiters.length === 0) {
+			if (this.phase === 'start' && this.startBurstLeft > 0) {
+				this.startBurstLeft--;
+				return this.grant(now);
+			}
+			this.grow(now);
+			if (this.slotAt(now) <= now) return this.take(now);
 		}
-		this.ramp(now);
-		// A slot nobody was ready for may be used a little late, so timer delays cost no throughput.
-		const slot = Math.max(now - CATCH_UP_MS, this.pausedUntilAt, this.nextSlotAt);
-		if (Number.isFinite(this.ratePerSecond)) this.nextSlotAt = slot + 1000 / this.ratePerSecond;
-		if (slot <= now) return now;
-		await this.clock.wait(slot - now, signal);
-		return signal?.aborted ? undefined : this.now();
+		return await new Promise<number | undefined>((resolve) => {
+			const waiter: Waiter = { resolve, signal, onAbort: () => this.drop(waiter) };
+			signal?.addEventListener('abort', waiter.onAbort, { once: true });
+			this.waiters.push(waiter);
+			void this.dispatch();
+		});
 	}
 
-	/** A request let through at `sentAt` (what waitForTurn returned) succeeded. */
-	onSuccess(sentAt: number, headers?: Readonly<Record<string, unknown>>): void {
-		void headers;
-		this.recentSuccesses.push(sentAt);
-		this.forgetBefore(
-			Math.min(this.now(), this.measuring?.from ?? Number.POSITIVE_INFINITY) - WINDOW_MS,
-		);
+	onSuccess(_sentAt: number, headers?: Readonly<Record<string, unknown>>): void {
+		this.eventsWithoutSuccess = 0;
+		this.lastSuccessAt = this.clock.now();
+		if (headers !== undefined) this.applyHints(readRateLimitHints(headers, this.clock.now()));
 	}
 
-	/** A 429 for a request let through at `sentAt`: pause everyone, and slow down once. */
 	onRateLimited(
 		sentAt: number,
 		retryAfterMs: number | undefined,
 		headers?: Readonly<Record<string, unknown>>,
 	): void {
-		void headers;
-		const now = this.now();
-		retryAfterMs ??= 1000;
-		this.pausedUntilAt = Math.max(this.pausedUntilAt, now + retryAfterMs);
-		if (sentAt < this.lastLimitedAt) return;
-		this.lastLimitedAt = now;
-		this.lastRampAt = now;
-		this.measuring = { from: sentAt - WINDOW_MS, to: sentAt, paceBefore: this.ratePerSecond };
-		// A first estimate from what has come back so far spaces out the workers that resume
-		// together when the pause ends; it is refined once the requests in flight are back.
-		this.paceByAdmittedRate(this.measuring);
+		const now = this.clock.now();
+		this.refusals.push(sentAt);
+		if (headers !== undefined) this.applyHints(readRateLimitHints(headers, now));
+		if (sentAt < this.lastSlowdownAt) return;
+		this.eventsWithoutSuccess++;
+		this.slowDown(now);
+		this.pauseAfterEvent(now, retryAfterMs);
 	}
 
-	private paceByAdmittedRate(measurement: Measurement): void {
-		let admitted = 0;
-		for (let index = this.recentHead; index < this.recentSuccesses.length; index++) {
-			const sentAt = this.recentSuccesses[index];
-			if (sentAt >= measurement.from && sentAt < measurement.to) admitted++;
+	// ---------------------------------------------------------------- growth
+
+	private grow(now: number): void {
+		const from = this.lastGrowthAt ?? now;
+		this.lastGrowthAt = now;
+		if (now <= from) return;
+		const headroom = this.phase === 'start' ? START_HEADROOM : HEADROOM;
+		const limit = Math.min(this.ceiling, Math.max(MIN_PACE, headroom * this.sentRate(now)));
+		if (this.pace >= limit) {
+			// Not sending at the pace (too few items, or a busy process): the probe waits too.
+			if (this.phase === 'probe') this.lastCutAt += now - from;
+			return;
 		}
-		// Already paced and limited again: the server allows bursts the measure took for its rate.
-		const slowerThanBefore = measurement.paceBefore * SLOWDOWN_WHEN_LIMITED_AGAIN;
-		if (admitted >= MIN_MEASURABLE_SUCCESSES) {
-			this.ratePerSecond = Math.min(
-				admitted * (1000 / WINDOW_MS) * SHARE_OF_ADMITTED_RATE,
-				slowerThanBefore,
+		const grown =
+			this.phase === 'probe'
+				? this.pace + this.probeGrowth(from - this.lastCutAt, now - this.lastCutAt)
+				: this.pace *
+					2 ** ((now - from) / (this.phase === 'start' ? START_DOUBLING_MS : RECOVER_DOUBLING_MS));
+		this.pace = Math.min(grown, limit);
+	}
+
+	/** Requests per second added between `from` and `to` ms after the last cut. */
+	private probeGrowth(from: number, to: number): number {
+		const curve = (ms: number) => {
+			const capped = Math.min(ms, PROBE_ACCELERATION_MS);
+			const doublings = 2 ** (capped / PROBE_DOUBLING_MS);
+			const speed = ((PROBE_STEP * Math.LN2) / PROBE_DOUBLING_MS) * doublings;
+			return PROBE_STEP * (doublings - 1) + speed * (ms - capped);
+		};
+		return curve(to) - curve(from);
+	}
+
+	private slotAt(now: number): number {
+		return Math.max(now - CATCH_UP_MS, this.pauseEnd, this.nextSlotAt);
+	}
+
+	private take(now: number): number {
+		this.nextSlotAt = this.slotAt(now) + 1000 / this.pace;
+		return this.grant(now);
+	}
+
+	/** Lets the waiters through one by one at the pace; runs only while someone waits. */
+	private async dispatch(): Promise<void> {
+		if (this.dispatching) return;
+		this.dispatching = true;
+		try {
+			while (this.waiters.length > 0) {
+				const now = this.clock.now();
+				this.grow(now);
+				const slot = this.slotAt(now);
+				if (slot > now) {
+					// Woken early when the last waiter cancels, so no wait outlives its use.
+					this.dispatchWait = new AbortController();
+					await this.clock.wait(slot - now, this.dispatchWait.signal);
+					this.dispatchWait = undefined;
+					continue;
+				}
+				const waiter = this.waiters.shift() as Waiter;
+				waiter.signal?.removeEventListener('abort', waiter.onAbort);
+				waiter.resolve(this.take(now));
+			}
+		} finally {
+			this.dispatching = false;
+		}
+	}
+
+	private drop(waiter: Waiter): void {
+		const index = this.waiters.indexOf(waiter);
+		if (index < 0) return;
+		this.waiters.splice(index, 1);
+		waiter.resolve(undefined);
+		if (this.waiters.length === 0) this.dispatchWait?.abort();
+	}
+
+	private grant(at: number): number {
+		this.firstGrantAt ??= at;
+		this.grants.push(at);
+		this.grants.dropWhile((granted) => granted <= at - WINDOW_MS);
+		return at;
+	}
+
+	/** Requests per second let through in the last SENT_WINDOW_MS (less of it early in a run). */
+	private sentRate(now: number): number {
+		let recent = 0;
+		for (const at of this.grants.newestFirst()) {
+			if (at <= now - SENT_WINDOW_MS) break;
+			recent++;
+		}
+		const span = Math.min(
+			SENT_WINDOW_MS,
+			Math.max(now - (this.firstGrantAt ?? now), 1000 / START_RATE),
+		);
+		return (recent * 1000) / span;
+	}
+
+	// ---------------------------------------------------------------- 429 events
+
+	private slowDown(now: number): void {
+		const admitted = this.admittedRate(now);
+		const cutDue = now >= this.lastCutAt + WINDOW_MS;
+		const cut = cutDue ? this.pace * DECREASE : this.pace;
+		this.pace = Math.max(LOWEST_PACE, Math.min(cut, admitted));
+		if (cutDue) {
+			this.lastCutAt = now;
+			this.eventsSinceCut = 0;
+		}
+		this.eventsSinceCut++;
+		if (this.phase === 'start') this.phase = 'recover';
+		else if (cutDue) this.phase = 'probe';
+		this.lastSlowdownAt = now;
+		this.lastGrowthAt = now;
+	}
+
+	/**
+	 * Requests per second the server took over the last window: those let through less those
+	 * refused (requests still in flight mostly succeed). Within the first window of a run the
+	 * count may be a start-up burst or a steady rate: read between the two.
+	 */
+	private admittedRate(now: number): number {
+		const from = now - WINDOW_MS;
+		this.grants.dropWhile((at) => at <= from);
+		this.refusals.dropWhile((at) => at <= from);
+		// Too few requests to tell a rate: only the cut applies.
+		if (this.grants.size < MIN_MEASURED_REQUESTS) return Number.POSITIVE_INFINITY;
+		const admitted = Math.max(0, this.grants.size - this.refusals.size);
+		const elapsed = now - (this.firstGrantAt ?? now);
+		const perWindow = (admitted * 1000) / WINDOW_MS;
+		if (elapsed >= WINDOW_MS) return perWindow;
+		const perElapsed = (admitted * 1000) / Math.max(elapsed, 1000 / START_RATE);
+		return Math.sqrt(perWindow * perElapsed);
+	}
+
+	private pauseAfterEvent(now: number, retryAfterMs: number | undefined): void {
+		// Refused again, with nothing admitted for a whole window: the server means it.
+		const insisting =
+			this.eventsWithoutSuccess >= 2 &&
+			now - (this.lastSuccessAt ?? this.firstGrantAt ?? now) >= WINDOW_MS;
+		let pauseMs: number;
+		if (retryAfterMs !== undefined && (retryAfterMs > SHORT_RETRY_AFTER_MS || insisting)) {
+			pauseMs = retryAfterMs;
+		} else if (insisting) {
+			pauseMs = Math.min(
+				OWN_PAUSE_CAP_MS,
+				OWN_PAUSE_BASE_MS * 2 ** (this.eventsWithoutSuccess - 2),
 			);
-		} else if (Number.isFinite(slowerThanBefore)) {
-			this.ratePerSecond = slowerThanBefore;
+		} else {
+			// A window that stays full: each refusal since the cut waits twice as long.
+			const backoff = (1000 / this.pace) * BACKOFF_FACTOR ** (this.eventsSinceCut - 1);
+			pauseMs = Math.min(retryAfterMs ?? WINDOW_MS, backoff);
 		}
+		this.pauseEnd = Math.max(this.pauseEnd, now + pauseMs);
 	}
 
-	private ramp(now: number): void {
-		if (!Number.isFinite(this.ratePerSecond)) return;
-		const rampFrom = Math.max(this.lastRampAt, this.lastLimitedAt + QUIET_BEFORE_RAMP_MS);
-		if (now - rampFrom < 1000) return;
-		this.ratePerSecond *= RAMP_PER_SECOND ** ((now - rampFrom) / 1000);
-		this.lastRampAt = now;
-	}
+	// ---------------------------------------------------------------- RateLimit headers
 
-	/** Drops what lies before `time`; successes come back roughly in the order they were sent. */
-	private forgetBefore(time: number): void {
-		const times = this.recentSuccesses;
-		while (this.recentHead < times.length && times[this.recentHead] < time) this.recentHead++;
-		if (this.recentHead > 1024 && this.recentHead * 2 > times.length) {
-			times.splice(0, this.recentHead);
-			this.recentHead = 0;
+	private applyHints(hints: RateLimitHints): void {
+		// A limit counts in a window the server must state: a bare limit may be a bucket's size.
+		if (hints.limit !== undefined && hints.windowMs !== undefined) {
+			this.ceiling = (hints.limit * 1000) / hints.windowMs;
+			if (this.phase !== 'probe') {
+				this.phase = 'probe';
+				this.lastCutAt = this.clock.now();
+				this.pace = this.ceiling;
+			}
+			this.pace = Math.min(this.pace, this.ceiling);
+		}
+		const resetMs = hints.resetMs ?? 0;
+		if (hints.remaining === 0 && resetMs > SHORT_RETRY_AFTER_MS) {
+			this.pauseEnd = Math.max(this.pauseEnd, this.clock.now() + resetMs);
 		}
 	}
 }
 
-const pacersByAccount = new Map<string, { pacer: Pacer; users: number }>();
+/** Items in the order they were added; the oldest are dropped from the front in O(1). */
+class RecentQueue<T> {
+	private items: T[] = [];
+	private head = 0;
 
-/** The one Pacer of a Twin24 account in this process; the last release forgets it. */
+	get size(): number {
+		return this.items.length - this.head;
+	}
+
+	push(item: T): void {
+		this.items.push(item);
+	}
+
+	dropWhile(old: (item: T) => boolean): void {
+		while (this.head < this.items.length && old(this.items[this.head])) this.head++;
+		if (this.head > 1024 && this.head * 2 > this.items.length) {
+			this.items = this.items.slice(this.head);
+			this.head = 0;
+		}
+	}
+
+	*newestFirst(): IterableIterator<T> {
+		for (let index = this.items.length - 1; index >= this.head; index--) yield this.items[index];
+	}
+}
+
+interface SharedPacer {
+	pacer: Pacer;
+	users: number;
+}
+
+const sharedPacers = new Map<string, SharedPacer>();
+
+/** The one Pacer of a Twin24 account (key = credential id + CIS base URL) in this process. */
 export function acquirePacer(
 	accountKey: string,
 	clock?: PacerClock,
 ): { pacer: Pacer; release(): void } {
-	const entry = pacersByAccount.get(accountKey) ?? { pacer: new Pacer(clock), users: 0 };
-	entry.users++;
-	pacersByAccount.set(accountKey, entry);
+	let shared = sharedPacers.get(accountKey);
+	if (shared === undefined) {
+		shared = { pacer: new Pacer(clock), users: 0 };
+		sharedPacers.set(accountKey, shared);
+	}
+	shared.users++;
+	const entry = shared;
 	let released = false;
 	return {
 		pacer: entry.pacer,
 		release() {
 			if (released) return;
 			released = true;
-			if (--entry.users === 0) pacersByAccount.delete(accountKey);
+			entry.users--;
+			if (entry.users === 0 && sharedPacers.get(accountKey) === entry)
+				sharedPacers.delete(accountKey);
 		},
 	};
+}
+
+/** How many accounts have a pacer in use in this process (for tests). */
+export function pacersInUse(): number {
+	return sharedPacers.size;
 }

@@ -1,0 +1,346 @@
+/**
+ * The pace: in virtual time against the simulator's own limit shapes (sliding window, token
+ * bucket with bursts, limits that rise or fall, 429 with and without Retry-After, RateLimit
+ * headers, senders that share nothing), then through n8n's engine against the simulator with
+ * conditions forced (limits low enough for any machine). No test depends on the machine's speed.
+ */
+import { join } from 'node:path';
+
+import type { Pacer as PacerType } from '../nodes/Twin24/transport/pacer';
+import { acquirePacer, pacersInUse, pause } from '../nodes/Twin24/transport/pacer';
+import { readRateLimitHints } from '../nodes/Twin24/transport/rateLimitHeaders';
+import { findPackageRoot } from './harness/engine';
+import type { RateLimitSetting, Twin24Simulator } from './simulator/simulator';
+import { idItems, operationParameters, run, tokenCredentials, useSimulator } from './support';
+import { Pacer, VirtualApi, VirtualClock, runOne, send } from './virtual-api';
+
+const LATENCY_MS = 20;
+const BUCKET: RateLimitSetting = { requestsPerSecond: 100, shape: 'tokenBucket', burst: 20 };
+
+async function runAgainst(limit: RateLimitSetting, items: number, concurrency = 10) {
+	return await runOne({ limit, latencyMs: LATENCY_MS, items, concurrency });
+}
+
+describe('in virtual time, one sender', () => {
+	test.each([
+		['sliding window 100/s', 10, { requestsPerSecond: 100 }, 800 / 100],
+		['token bucket 100/s burst 20', 10, BUCKET, 780 / 100],
+		['token bucket 100/s burst 20', 50, BUCKET, 780 / 100],
+		['429 without Retry-After (bucket)', 50, { ...BUCKET, retryAfter: 'none' }, 780 / 100],
+	] as Array<[string, number, RateLimitSetting, number]>)(
+		'%s at concurrency %i: within 1.15 × the floor, at most 3 %% answered 429',
+		async (_name, concurrency, limit, floorSeconds) => {
+			const result = await runAgainst(limit, 800, concurrency);
+
+			expect(result.endedAt / 1000).toBeLessThanOrEqual(1.15 * floorSeconds);
+			expect(result.refusedShare).toBeLessThanOrEqual(0.03);
+		},
+	);
+
+	test('Retry-After as an HTTP date (rounded up to the second): slower, as dates ask for more', async () => {
+		const result = await runAgainst({ requestsPerSecond: 100, retryAfter: 'http-date' }, 800);
+
+		expect(result.endedAt / 1000).toBeLessThanOrEqual(1.3 * 8);
+		expect(result.refusedShare).toBeLessThanOrEqual(0.03);
+	});
+
+	test('a limit that rises from 30/s to 90/s: 80 % of the new limit within 5 s', async () => {
+		const result = await runAgainst(
+			{ requestsPerSecond: 30, schedule: [{ afterMs: 3000, requestsPerSecond: 90 }] },
+			900,
+		);
+
+		expect(result.api.timeToReach(0.8 * 90, 3000)).toBeLessThanOrEqual(5000);
+		expect(result.refusedShare).toBeLessThanOrEqual(0.03);
+	});
+
+	test('a limit that falls from 100/s to 40/s: followed down, few 429s, near the new limit', async () => {
+		const result = await runAgainst(
+			{ requestsPerSecond: 100, schedule: [{ afterMs: 3000, requestsPerSecond: 40 }] },
+			800,
+		);
+
+		expect(result.refusedShare).toBeLessThanOrEqual(0.04);
+		// From 2 s after the fall on, at least 85 % of the new limit.
+		const span = result.endedAt - 5000;
+		expect(result.api.admittedBetween(5000, result.endedAt)).toBeGreaterThanOrEqual(
+			(0.85 * 40 * span) / 1000,
+		);
+	});
+
+	test('RateLimit headers with a stated window: the pace takes the limit at once', async () => {
+		const result = await runAgainst({ requestsPerSecond: 100, headers: 'ietf' }, 800);
+
+		expect(result.pacer.rate).toBeLessThanOrEqual(100);
+		expect(result.endedAt / 1000).toBeLessThanOrEqual(1.05 * 8);
+		expect(result.refusedShare).toBeLessThanOrEqual(0.01);
+	});
+
+	test('a hard block (every request refused for 10 s, no Retry-After): pauses grow', async () => {
+		const clock = new VirtualClock();
+		const api = new VirtualApi(clock, { limit: { requestsPerSecond: 100 }, latencyMs: 20 });
+		api.blockedUntil = 10_000;
+		const pacer = new Pacer(clock);
+
+		await clock.run(send(clock, api, pacer, { items: 200, concurrency: 10 }));
+
+		// Without growing pauses 10 s at even 10 requests per second would be 100 refusals.
+		expect(api.refused).toBeLessThanOrEqual(40);
+		expect(api.admittedAt()).toHaveLength(200);
+	});
+});
+
+describe('in virtual time, several senders', () => {
+	test('two senders that share no memory (queue-mode workers) converge on equal shares', async () => {
+		const clock = new VirtualClock();
+		const api = new VirtualApi(clock, { limit: { requestsPerSecond: 250 }, latencyMs: 20 });
+		const first = send(clock, api, new Pacer(clock), { items: 6000, concurrency: 10, tag: 'a' });
+		// The second starts late, when the first has the whole limit.
+		const second = send(clock, api, new Pacer(clock), {
+			items: 6000,
+			concurrency: 10,
+			tag: 'b',
+			startAt: 3000,
+		});
+
+		await clock.run(Promise.all([first, second]));
+
+		const [from, to] = [20_000, 40_000];
+		const a = api.admittedBetween(from, to, 'a');
+		const b = api.admittedBetween(from, to, 'b');
+		expect(a + b).toBeGreaterThanOrEqual(0.85 * 250 * 20);
+		expect(Math.min(a, b) / (a + b)).toBeGreaterThanOrEqual(0.35);
+	});
+
+	test('two executions on one account share one pace; the one left takes it all within 5 s', async () => {
+		const clock = new VirtualClock();
+		const api = new VirtualApi(clock, { limit: { requestsPerSecond: 100 }, latencyMs: 20 });
+		const first = acquirePacer('credential-1 https://cis.test', clock);
+		const second = acquirePacer('credential-1 https://cis.test', clock);
+		expect(second.pacer).toBe(first.pacer);
+
+		const [short, long] = await clock.run(
+			Promise.all([
+				send(clock, api, first.pacer, { items: 300, concurrency: 10, tag: 'short' }),
+				send(clock, api, second.pacer, { items: 900, concurrency: 10, tag: 'long' }),
+			]),
+		);
+		first.release();
+		second.release();
+
+		expect(long.endedAt / 1000).toBeLessThanOrEqual(1.15 * 12);
+		expect(api.timeToReach(80, short.endedAt, 'long')).toBeLessThanOrEqual(5000);
+		expect(api.refused / (short.sent + long.sent)).toBeLessThanOrEqual(0.03);
+	});
+});
+
+describe('the pacer itself', () => {
+	function pacerAt(clock: VirtualClock): PacerType {
+		return new Pacer(clock);
+	}
+
+	test('429s for requests sent before the slowdown are one event', async () => {
+		const clock = new VirtualClock();
+		const pacer = pacerAt(clock);
+		const sentAt = await pacer.waitForTurn();
+		pacer.onRateLimited(sentAt ?? 0, undefined);
+		const afterFirst = pacer.rate;
+		pacer.onRateLimited(sentAt ?? 0, undefined);
+		pacer.onRateLimited(sentAt ?? 0, 500);
+
+		expect(pacer.rate).toBe(afterFirst);
+		expect(afterFirst).toBeLessThan(50);
+	});
+
+	test('a Retry-After longer than a second makes every request wait it out', async () => {
+		const clock = new VirtualClock();
+		const pacer = pacerAt(clock);
+		pacer.onRateLimited((await pacer.waitForTurn()) ?? 0, 5000);
+		expect(pacer.pausedUntil).toBe(5000);
+
+		const turn = await clock.run(pacer.waitForTurn());
+		expect(turn).toBeGreaterThanOrEqual(5000);
+	});
+
+	test('a Retry-After of one second slows the pace down without stopping everything', async () => {
+		const clock = new VirtualClock();
+		const pacer = pacerAt(clock);
+		pacer.onRateLimited((await pacer.waitForTurn()) ?? 0, 1000);
+		expect(pacer.pausedUntil).toBeLessThan(1000);
+	});
+
+	test('a cancel ends a wait for a turn: nothing may be sent', async () => {
+		const clock = new VirtualClock();
+		const pacer = pacerAt(clock);
+		pacer.onRateLimited((await pacer.waitForTurn()) ?? 0, 60_000);
+		const cancel = new AbortController();
+		const turn = pacer.waitForTurn(cancel.signal);
+		cancel.abort();
+
+		expect(await clock.run(turn)).toBeUndefined();
+		expect(await pacer.waitForTurn(cancel.signal)).toBeUndefined();
+	});
+
+	test('an exhausted quota announced by X-RateLimit headers pauses every request', async () => {
+		const clock = new VirtualClock();
+		const pacer = pacerAt(clock);
+		const sentAt = (await pacer.waitForTurn()) ?? 0;
+		pacer.onSuccess(sentAt, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '30' });
+
+		expect(pacer.pausedUntil).toBe(30_000);
+	});
+
+	test('release leaves nothing behind; one pacer per account', () => {
+		const before = pacersInUse();
+		const a = acquirePacer('credential-1 https://a.test');
+		const b = acquirePacer('credential-1 https://a.test');
+		const other = acquirePacer('credential-2 https://a.test');
+		expect(b.pacer).toBe(a.pacer);
+		expect(other.pacer).not.toBe(a.pacer);
+		expect(pacersInUse()).toBe(before + 2);
+
+		a.release();
+		a.release(); // a second release of the same handle changes nothing
+		expect(pacersInUse()).toBe(before + 2);
+		b.release();
+		other.release();
+		expect(pacersInUse()).toBe(before);
+		expect(acquirePacer('credential-1 https://a.test').pacer).not.toBe(a.pacer);
+	});
+
+	test('pause ends early once its signal aborts', async () => {
+		const cancel = new AbortController();
+		const waiting = pause(60_000, cancel.signal);
+		cancel.abort();
+		await waiting;
+	}, 5000);
+});
+
+describe('RateLimit headers', () => {
+	test.each([
+		[
+			'IETF fields with a policy',
+			{
+				'ratelimit-limit': '100',
+				'ratelimit-remaining': '7',
+				'ratelimit-reset': '1',
+				'ratelimit-policy': '100;w=1',
+			},
+			{ limit: 100, remaining: 7, resetMs: 1000, windowMs: 1000 },
+		],
+		[
+			'the combined field and a named policy',
+			{ ratelimit: 'limit=50, remaining=0, reset=30', 'ratelimit-policy': '"default";q=600;w=60' },
+			{ limit: 600, remaining: 0, resetMs: 30_000, windowMs: 60_000 },
+		],
+		[
+			'X-RateLimit with an epoch reset',
+			{
+				'x-ratelimit-limit': '20',
+				'x-ratelimit-remaining': '3',
+				'x-ratelimit-reset': '1700000030',
+			},
+			{ limit: 20, remaining: 3, resetMs: 30_000, windowMs: undefined },
+		],
+		['none at all', { 'content-type': 'application/json' }, {}],
+	])('%s', (_name, headers, expected) => {
+		const hints = readRateLimitHints(headers, 1_700_000_000_000);
+		expect(hints).toEqual({
+			limit: undefined,
+			remaining: undefined,
+			resetMs: undefined,
+			windowMs: undefined,
+			...expected,
+		});
+	});
+});
+
+// ---------------------------------------------------------------- through n8n's engine
+
+let simulator: Twin24Simulator;
+useSimulator((started) => (simulator = started));
+
+/** The pacer module as n8n loaded it from dist/ (the same instance the node uses). */
+function loadedPacerModule(): { pacersInUse(): number } {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	return require(join(findPackageRoot(), 'dist/nodes/Twin24/transport/pacer.js')) as {
+		pacersInUse(): number;
+	};
+}
+
+function ids(prefix: string, count: number): string[] {
+	return Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+}
+
+function expectErasedExactlyOnce(expected: readonly string[]): void {
+	const erased = simulator.erasures().map((erasure) => erasure.id);
+	expect(new Set(erased)).toEqual(new Set(expected));
+	expect(erased).toHaveLength(expected.length);
+	expect(simulator.duplicateErasures()).toBe(0);
+}
+
+describe('through the engine', () => {
+	test('two executions at once on one account share one pace, and leave nothing behind', async () => {
+		const [first, second] = [ids('first', 60), ids('second', 120)];
+		simulator.addCalls([...first, ...second]);
+		simulator.configure({ rateLimit: { requestsPerSecond: 40 }, latencyMs: 5 });
+		const pacers = loadedPacerModule();
+		let sharedSeen = false;
+		const watch = setInterval(() => {
+			const started = new Set(simulator.requests.map((request) => request.id?.split('-')[0]));
+			if (started.has('first') && started.has('second')) sharedSeen ||= pacers.pacersInUse() === 1;
+		}, 5);
+
+		const [one, two] = await Promise.all(
+			[first, second].map(
+				async (batch) =>
+					await run({
+						items: idItems(batch),
+						parameters: operationParameters('call', 'depersonalize', {
+							options: { concurrency: 5 },
+						}),
+						credentials: tokenCredentials(simulator),
+					}),
+			),
+		);
+		clearInterval(watch);
+		await pause(20);
+
+		expect([one.error, two.error]).toEqual([undefined, undefined]);
+		expectErasedExactlyOnce([...first, ...second]);
+		expect(sharedSeen).toBe(true);
+		expect(pacers.pacersInUse()).toBe(0);
+	});
+
+	test.each([
+		['a token bucket with bursts', { requestsPerSecond: 50, shape: 'tokenBucket', burst: 10 }],
+		['no Retry-After', { requestsPerSecond: 50, retryAfter: 'none' }],
+		[
+			'a limit that rises mid-run',
+			{ requestsPerSecond: 20, schedule: [{ afterMs: 1500, requestsPerSecond: 60 }] },
+		],
+		['RateLimit headers', { requestsPerSecond: 50, headers: 'ietf' }],
+	] as Array<[string, RateLimitSetting]>)(
+		'%s: every ID erased once, few 429s',
+		async (_name, rateLimit) => {
+			const batch = ids('call', 200);
+			simulator.addCalls(batch);
+			simulator.configure({ rateLimit, latencyMs: 5 });
+
+			const result = await run({
+				items: idItems(batch),
+				parameters: operationParameters('call', 'depersonalize', {
+					options: { concurrency: 20 },
+				}),
+				credentials: tokenCredentials(simulator),
+			});
+
+			expect(result.error).toBeUndefined();
+			expectErasedExactlyOnce(batch);
+			// The limit was met (with headers it may be kept to without a single 429).
+			if (rateLimit.headers === undefined) expect(simulator.stats.rateLimited).toBeGreaterThan(0);
+			// Unpaced, 20 workers against 50/s would see most of their requests refused.
+			expect(simulator.stats.rateLimited).toBeLessThanOrEqual(0.25 * simulator.stats.requests);
+		},
+	);
+});

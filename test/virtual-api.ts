@@ -1,0 +1,176 @@
+/**
+ * A rate-limited API and the node's senders in virtual time: the simulator's own limit shapes,
+ * a fake clock that jumps from one timer to the next, and workers that use the pacer the way the
+ * transport does. Runs of many seconds take milliseconds and never depend on the machine.
+ */
+import type { PacerClock } from '../nodes/Twin24/transport/pacer';
+import { Pacer } from '../nodes/Twin24/transport/pacer';
+import type { RateLimitSetting } from './simulator/simulator';
+import { RateLimit } from './simulator/simulator';
+
+interface Timer {
+	at: number;
+	order: number;
+	fire: () => void;
+}
+
+/** Time stands still until `run` moves it to the next timer. */
+export class VirtualClock implements PacerClock {
+	private time = 0;
+	private order = 0;
+	private timers: Timer[] = [];
+
+	now(): number {
+		return this.time;
+	}
+
+	async wait(ms: number, signal?: AbortSignal): Promise<void> {
+		await new Promise<void>((resolve) => {
+			const timer = { at: this.time + Math.max(0, ms), order: this.order++, fire: resolve };
+			this.timers.push(timer);
+			signal?.addEventListener('abort', () => {
+				this.timers = this.timers.filter((other) => other !== timer);
+				resolve();
+			});
+		});
+	}
+
+	/** Fires timers in time order until `done` settles; fails beyond `limitMs` of virtual time. */
+	async run<T>(done: Promise<T>, limitMs = 600_000): Promise<T> {
+		let settled = false;
+		const result = done.finally(() => (settled = true));
+		for (;;) {
+			await new Promise((resolve) => setImmediate(resolve));
+			if (settled) return await result;
+			if (this.timers.length === 0) throw new Error('nothing left to wait for, yet not done');
+			this.timers.sort((a, b) => a.at - b.at || a.order - b.order);
+			const next = this.timers.shift() as Timer;
+			if (next.at > limitMs) throw new Error(`still running after ${limitMs} ms of virtual time`);
+			this.time = Math.max(this.time, next.at);
+			next.fire();
+		}
+	}
+}
+
+export interface VirtualApiOptions {
+	limit: RateLimitSetting;
+	latencyMs: number;
+}
+
+interface Answer {
+	admitted: boolean;
+	retryAfterMs: number | undefined;
+	headers: Record<string, unknown>;
+}
+
+/** The simulator's rate limit on the fake clock; 429s come back at once, like the simulator's. */
+export class VirtualApi {
+	/** When each admitted request arrived, by the tag of its sender. */
+	private readonly admitted: Array<{ at: number; tag: string }> = [];
+	refused = 0;
+	private readonly limit: RateLimit;
+	/** While set, every request is refused (a hard block), with this Retry-After (or none). */
+	blockedUntil = 0;
+
+	constructor(
+		private readonly clock: VirtualClock,
+		private readonly options: VirtualApiOptions,
+	) {
+		this.limit = new RateLimit(options.limit);
+	}
+
+	async request(tag = ''): Promise<Answer> {
+		const { admission, headers } = this.limit.take(this.clock.now());
+		const blocked = this.clock.now() < this.blockedUntil;
+		if (admission.waitMs > 0 || blocked) {
+			this.refused++;
+			await this.clock.wait(1);
+			return { admitted: false, retryAfterMs: this.retryAfterMs(admission.waitMs), headers };
+		}
+		this.admitted.push({ at: this.clock.now(), tag });
+		await this.clock.wait(this.options.latencyMs);
+		return { admitted: true, retryAfterMs: undefined, headers };
+	}
+
+	/** When the requests of `tag` (all when undefined) were admitted. */
+	admittedAt(tag?: string): number[] {
+		return this.admitted
+			.filter((entry) => tag === undefined || entry.tag === tag)
+			.map((entry) => entry.at);
+	}
+
+	/** Admitted requests (of `tag`) between `from` and `to`. */
+	admittedBetween(from: number, to: number, tag?: string): number {
+		return this.admittedAt(tag).filter((at) => at > from && at <= to).length;
+	}
+
+	/** How long after `from` the admitted rate (of `tag`) over a trailing second reached `rate`. */
+	timeToReach(rate: number, from: number, tag?: string): number | undefined {
+		for (const at of this.admittedAt(tag)) {
+			if (at >= from && this.admittedBetween(at - 1000, at, tag) >= rate) return at - from;
+		}
+		return undefined;
+	}
+
+	/** As the simulator sends it, read as the transport reads it. */
+	private retryAfterMs(waitMs: number): number | undefined {
+		const form = this.options.limit.retryAfter ?? 'seconds';
+		if (form === 'none') return undefined;
+		if (form === 'seconds') return Math.max(1, Math.ceil(waitMs / 1000)) * 1000;
+		const now = this.clock.now();
+		return Math.ceil((now + waitMs) / 1000) * 1000 - now;
+	}
+}
+
+export interface SenderRun {
+	items: number;
+	concurrency: number;
+	/** When this sender starts, in virtual ms. */
+	startAt?: number;
+	/** Marks this sender's requests in the API's record. */
+	tag?: string;
+}
+
+/** Sends `items` requests through `pacer`, `concurrency` at a time, as the transport does. */
+export async function send(
+	clock: VirtualClock,
+	api: VirtualApi,
+	pacer: Pacer,
+	run: SenderRun,
+): Promise<{ endedAt: number; sent: number }> {
+	if (run.startAt !== undefined) await clock.wait(run.startAt);
+	let next = 0;
+	let sent = 0;
+	const worker = async () => {
+		while (next < run.items) {
+			next++;
+			for (;;) {
+				const sentAt = await pacer.waitForTurn();
+				if (sentAt === undefined) throw new Error('a turn was refused without a cancel');
+				sent++;
+				const answer = await api.request(run.tag);
+				if (answer.admitted) {
+					pacer.onSuccess(sentAt, answer.headers);
+					break;
+				}
+				// As the transport: the pacer decides when the retry goes.
+				pacer.onRateLimited(sentAt, answer.retryAfterMs, answer.headers);
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: run.concurrency }, worker));
+	return { endedAt: clock.now(), sent };
+}
+
+/** One sender (one pacer) through one limit: how long it took and how many were refused. */
+export async function runOne(
+	options: VirtualApiOptions & SenderRun,
+): Promise<{ api: VirtualApi; pacer: Pacer; endedAt: number; sent: number; refusedShare: number }> {
+	const clock = new VirtualClock();
+	const api = new VirtualApi(clock, options);
+	const pacer = new Pacer(clock);
+	const { endedAt, sent } = await clock.run(send(clock, api, pacer, options));
+	return { api, pacer, endedAt, sent, refusedShare: api.refused / sent };
+}
+
+export { Pacer };
