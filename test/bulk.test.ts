@@ -59,7 +59,7 @@ test('2,000 items through 429s and random 502s, 503s and resets: each erased onc
 	expect(simulator.stats.byStatus['429']).toBe(3);
 	expect(simulator.stats.resets).toBeGreaterThan(10);
 	expectErasedExactlyOnce(ids);
-});
+}, 180_000);
 
 test('order and pairedItem hold at concurrency 8 with random latency', async () => {
 	const ids = callIds(300);
