@@ -29,6 +29,7 @@ import {
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
 const BACKOFF_BASE_MS = 250;
+const RELEASE_AFTER_TICKS = 20;
 const BACKOFF_CAP_MS = 10000;
 const RETRY_AFTER_CAP_MS = 60000;
 /** Error bodies are read up to this size; the rest is dropped unread. */
@@ -241,8 +242,7 @@ export class Twin24Client {
 			return await this.sendPaced(request, itemIndex, this.holdPacer());
 		} finally {
 			this.sendsInProgress--;
-			// The next item's send starts within microtasks; a zero sleep lets it keep the pace.
-			if (this.sendsInProgress === 0) void sleep(0).then(() => this.releaseIdlePacer());
+			if (this.sendsInProgress === 0) void this.releaseIdlePacer();
 		}
 	}
 
@@ -252,7 +252,12 @@ export class Twin24Client {
 		return this.pacerHandle.pacer;
 	}
 
-	private releaseIdlePacer(): void {
+	/**
+	 * The next item's send starts a few microtasks after the last one ended; only when none has
+	 * by then is the run over (no timer, so the run's end releases at once).
+	 */
+	private async releaseIdlePacer(): Promise<void> {
+		for (let tick = 0; tick < RELEASE_AFTER_TICKS; tick++) await Promise.resolve();
 		if (this.sendsInProgress > 0) return;
 		this.pacerHandle?.release();
 		this.pacerHandle = undefined;
