@@ -521,6 +521,35 @@ describe('8. a Retry-After longer than the node will wait', () => {
 	});
 });
 
+describe('429s are bounded by Max Wait, not by Max Retries', () => {
+	test('a request refused eight times while a shared window drains still gets through', async () => {
+		simulator.addCalls(['call-1']);
+		simulator.respondFor('call-1', { status: 429, headers: { 'Retry-After': '0' }, times: 8 });
+		const result = await run({
+			items: idItems(['call-1']),
+			parameters: operationParameters('call', 'deleteRecord', { options: { maxRetries: 2 } }),
+			credentials: tokenCredentials(simulator),
+		});
+		expect(result.error).toBeUndefined();
+		expect(jsonOf(result.output)[0]).toMatchObject({ success: true, attempts: 9 });
+	});
+
+	test('429s for longer than Max Wait fail the item, saying so', async () => {
+		simulator.addCalls(['call-1']);
+		simulator.respondFor('call-1', { status: 429, headers: { 'Retry-After': '1' }, times: 100 });
+		const result = await run({
+			items: idItems(['call-1']),
+			parameters: operationParameters('call', 'deleteRecord', { options: { maxWait: 2 } }),
+			credentials: tokenCredentials(simulator),
+		});
+		expect(result.error?.message).toMatch(/HTTP 429 – .*\(after \d+ retries\) \(item 0\)$/);
+		expect(result.error?.description).toMatch(/longer than the option Max Wait allows/);
+		// Each retry waited out its one-second Retry-After: about three requests in two seconds.
+		expect(simulator.requests.length).toBeGreaterThanOrEqual(2);
+		expect(simulator.requests.length).toBeLessThanOrEqual(4);
+	});
+});
+
 describe('10. proof of erasure', () => {
 	test('done items carry when Twin24 confirmed them and in how many requests; others say nothing was', async () => {
 		simulator.addCalls(['call-1', 'call-2']);

@@ -67,7 +67,7 @@ export const optionsCollection: INodeProperties = {
 			typeOptions: { minValue: 0, maxValue: 10 },
 			default: DEFAULT_MAX_RETRIES,
 			description:
-				'How often one request is retried after 429, 408, 500, 502, 503, 504, a dropped connection or a timeout. Other errors are never retried. Read from the first item.',
+				'How often one request is retried after 408, 500, 502, 503, 504, a dropped connection or a timeout, and how often a failing login is tried again. A 429 is retried for as long as Max Wait allows. Other errors are never retried. Read from the first item.',
 		},
 		{
 			displayName: 'Max Wait (Seconds)',
@@ -76,7 +76,7 @@ export const optionsCollection: INodeProperties = {
 			typeOptions: { minValue: 0, maxValue: 86400 },
 			default: DEFAULT_MAX_WAIT_SECONDS,
 			description:
-				'The longest the node waits when Twin24 asks it to (Retry-After on a 429 or 503, or before logging in again). When Twin24 asks for longer, the items fail at once, with the time Twin24 takes requests again; nothing is sent before that time. Read from the first item.',
+				'The longest the node waits when Twin24 asks it to (Retry-After on a 429 or 503, or before logging in again), and how long one request may keep meeting 429s. When Twin24 asks for longer, the items fail at once, with the time Twin24 takes requests again; nothing is sent before that time. Read from the first item.',
 		},
 		{
 			displayName: 'Timeout (Ms)',

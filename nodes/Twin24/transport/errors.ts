@@ -136,7 +136,7 @@ const STATUS_HINTS: Record<number, string> = {
 	404: 'Twin24 does not know this ID, or its data was already erased. Check the ID, or turn on the option Ignore Not Found to count this as done.',
 	408: 'Twin24 timed out on the request even after retries. Try again later.',
 	422: 'Twin24 rejected the request as invalid. Check the ID and the Keep Recording value.',
-	429: 'Twin24 kept limiting the request rate even after retries. Lower the Concurrency option, or run the workflow later.',
+	429: 'Twin24 kept limiting the request rate for longer than the option Max Wait allows. Lower the Concurrency option, raise Max Wait, or run the workflow later.',
 };
 
 /** What the user can do about a failure. */

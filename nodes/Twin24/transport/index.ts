@@ -86,6 +86,10 @@ type BodyRead = { ok: true; text: string } | { ok: false; failure: Failure; retr
 interface Tally {
 	attempts: number;
 	retries: number;
+	/** Retries after trouble (5xx, 408, dropped connections, timeouts): at most Max Retries. */
+	troubleRetries: number;
+	/** 429s are retried for as long as Max Wait from the first one, whatever their number. */
+	rateLimitedSince: number | undefined;
 	/** An attempt failed in a way that Twin24 may still have carried it out. */
 	mayHaveBeenCarriedOut: boolean;
 }
@@ -315,8 +319,17 @@ export class Twin24Client {
 
 	/** Sends one request, retrying only this request, and only where that is safe. */
 	async send(request: PlannedRequest, itemIndex: number): Promise<SendResult> {
-		const tally: Tally = { attempts: 0, retries: 0, mayHaveBeenCarriedOut: false };
-		const failed = (failure: Failure): SendResult => ({ outcome: 'failed', failure, ...tally });
+		const tally: Tally = {
+			attempts: 0,
+			retries: 0,
+			troubleRetries: 0,
+			rateLimitedSince: undefined,
+			mayHaveBeenCarriedOut: false,
+		};
+		const failed = (failure: Failure): SendResult => {
+			const { attempts, retries } = tally;
+			return { outcome: 'failed', failure, attempts, retries };
+		};
 		let loggedInAgain = false;
 		for (;;) {
 			const turn = await this.turn();
@@ -360,9 +373,9 @@ export class Twin24Client {
 					retries: tally.retries,
 				};
 			}
-			const { failure, waitMs } = this.judge(attempt, tally.retries, turn);
+			const { failure, waitMs } = this.judge(attempt, tally.troubleRetries, turn);
 			if (mayHaveBeenCarriedOut(failure)) tally.mayHaveBeenCarriedOut = true;
-			if (waitMs === undefined || tally.retries >= this.settings.maxRetries) return failed(failure);
+			if (waitMs === undefined || !this.mayRetry(failure, tally)) return failed(failure);
 			tally.retries++;
 			this.stats.retries++;
 			this.ctx.logger.debug(
@@ -370,6 +383,21 @@ export class Twin24Client {
 			);
 			if (waitMs > 0) await pause(waitMs, this.halt.signal);
 		}
+	}
+
+	/**
+	 * Whether a failed request may be sent again, counting the retry. A shared limit may refuse
+	 * one request several times while its window drains, so 429s are bounded by time (Max Wait
+	 * from the first one), the other retryable failures by number (Max Retries).
+	 */
+	private mayRetry(failure: Failure, tally: Tally): boolean {
+		if (failure.kind === 'http' && failure.statusCode === 429) {
+			tally.rateLimitedSince ??= Date.now();
+			return Date.now() - tally.rateLimitedSince <= this.settings.maxWaitMs;
+		}
+		if (tally.troubleRetries >= this.settings.maxRetries) return false;
+		tally.troubleRetries++;
+		return true;
 	}
 
 	/**
