@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { loadConfig, type E2eConfig } from './lib/config';
+import { PRIMARY_N8N, loadConfig, type E2eConfig } from './lib/config';
 import { installCommunityPackage, packProject, type PackedProject } from './lib/communityPackage';
 import { runEditorChecks } from './lib/editor';
 import {
@@ -23,6 +23,7 @@ import {
 	twin24Nodes,
 } from './lib/examples';
 import { N8nInstance } from './lib/n8n';
+import { describeQueueOutcome, runQueueMode, type QueueOutcome } from './lib/queueMode';
 import { Checks, step } from './lib/report';
 import { ensureN8n, ensureNodeRuntime, type NodeRuntime } from './lib/runtime';
 import {
@@ -226,7 +227,11 @@ async function testVersion(context: RunContext, version: string): Promise<Versio
 	return { version, status: 'tested' };
 }
 
-function printSummary(context: RunContext, outcomes: VersionOutcome[]): void {
+function printSummary(
+	context: RunContext,
+	outcomes: VersionOutcome[],
+	queue: QueueOutcome | undefined,
+): void {
 	const { checks, packed, runtime } = context;
 	console.log('\n================ n8n-nodes-twin24 e2e summary ================');
 	console.log(
@@ -242,6 +247,13 @@ function printSummary(context: RunContext, outcomes: VersionOutcome[]): void {
 				? `${counts.passed} checks passed, ${counts.failed} failed`
 				: `NOT INSTALLABLE: ${outcome.reason ?? ''}`;
 		console.log(`n8n ${outcome.version}: ${detail}`);
+	}
+	if (queue) {
+		const counts = checks.countFor('queue mode');
+		console.log(
+			`n8n ${PRIMARY_N8N} queue mode: ${counts.passed} checks passed, ${counts.failed} failed`,
+		);
+		for (const line of describeQueueOutcome(queue)) console.log(line);
 	}
 	console.log('workflows run:');
 	for (const run of checks.runs) console.log(`  - ${run}`);
@@ -289,8 +301,10 @@ async function main(): Promise<number> {
 	checkPackedFiles(context);
 	checkExamplesExplainThemselves(context);
 	const outcomes: VersionOutcome[] = [];
-	for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
-	printSummary(context, outcomes);
+	if (config.queue !== 'only')
+		for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
+	const queue = config.queue === 'off' ? undefined : await runQueueMode(context);
+	printSummary(context, outcomes, queue);
 	if (!config.keepTemp && checks.failed.length === 0) {
 		rmSync(context.runDir, { recursive: true, force: true });
 	}
