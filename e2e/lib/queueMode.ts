@@ -51,6 +51,7 @@ async function runScenarios(scenarios: QueueScenarios, checks: Checks): Promise<
 	await guarded(checks, '4 concurrent executions', () => scenarios.fourExecutions(loggedInOn));
 	await guarded(checks, 'refreshed token reused', () => scenarios.refreshReused());
 	await guarded(checks, 'worker killed mid-run', () => scenarios.workerKilled());
+	scenarios.checkNoSecretsPrinted();
 }
 
 export async function runQueueMode(inputs: QueueModeInputs): Promise<QueueOutcome> {

@@ -212,16 +212,18 @@ function checkErasedOnce(
 	);
 }
 
+/** `logHeaders` keeps the Authorization headers, to learn the tokens n8n must never print. */
 async function prepareSimulator(
 	cluster: QueueCluster,
 	ids: string[],
 	requestsPerSecond: number,
+	logHeaders = false,
 ): Promise<void> {
 	await cluster.sim.reset();
 	await cluster.sim.configure({
 		rateLimit: { requestsPerSecond },
 		logBodies: false,
-		logHeaders: false,
+		logHeaders,
 	});
 	await cluster.sim.seed({ calls: ids, hasRecord: true });
 }
@@ -239,6 +241,7 @@ export class QueueScenarios {
 		floorMs: ((4 * IDS_PER_EXECUTION) / RATE_LIMIT) * 1000,
 	};
 	private readonly expect: Expect;
+	private readonly tokens = new Set<string>();
 
 	constructor(
 		private readonly cluster: QueueCluster,
@@ -247,10 +250,32 @@ export class QueueScenarios {
 		this.expect = (name, passed, detail) => checks.check(SCOPE, name, passed, detail);
 	}
 
+	private async learnTokens(): Promise<void> {
+		for (const request of await this.cluster.sim.requests()) {
+			const header = request.headers.authorization;
+			if (typeof header === 'string' && header.startsWith('Bearer '))
+				this.tokens.add(header.slice(7));
+		}
+	}
+
+	/** No password or token in anything the main and the workers printed. */
+	checkNoSecretsPrinted(): void {
+		const printed = [this.cluster.main, ...this.cluster.workers.map((worker) => worker.n8n)]
+			.map((n8n) => n8n.serverOutput)
+			.join('\n');
+		const secrets = [this.cluster.sim.info.password, ...this.tokens];
+		const leaked = secrets.filter((secret) => secret.length > 0 && printed.includes(secret));
+		this.expect(
+			`no password or token (${this.tokens.size} seen at the simulator) in the main's and the workers' logs`,
+			this.tokens.size > 0 && leaked.length === 0,
+			`${leaked.length} secret(s) printed`,
+		);
+	}
+
 	/** The first execution logs in; the token goes into the shared credential. */
 	async firstLogin(): Promise<WorkerName | undefined> {
 		const ids = callIds('login', 20);
-		await prepareSimulator(this.cluster, ids, RATE_LIMIT);
+		await prepareSimulator(this.cluster, ids, RATE_LIMIT, true);
 		this.checks.noteRun(`${SCOPE}: one execution (20 IDs) that logs in`);
 		const { finished } = await runConcurrently(this.cluster, [
 			{ workflow: ERASE_WORKFLOWS[0], ids },
@@ -262,6 +287,7 @@ export class QueueScenarios {
 			record.logins === 1,
 		);
 		checkErasedOnce(this.expect, 'first execution', record, ids);
+		await this.learnTokens();
 		return finished[0]?.workers[0];
 	}
 
@@ -312,7 +338,12 @@ export class QueueScenarios {
 			ids: callIds(`reuse${index + 1}`, 250),
 		}));
 		await this.cluster.sim.expireTokens();
-		await prepareSimulator(this.cluster, [...first, ...runs.flatMap((run) => run.ids)], RATE_LIMIT);
+		await prepareSimulator(
+			this.cluster,
+			[...first, ...runs.flatMap((run) => run.ids)],
+			RATE_LIMIT,
+			true,
+		);
 		this.checks.noteRun(`${SCOPE}: tokens expired; 1 execution, then 4 executions × 250 IDs`);
 		const refreshed = await runConcurrently(this.cluster, [
 			{ workflow: ERASE_WORKFLOWS[0], ids: first },
@@ -327,6 +358,7 @@ export class QueueScenarios {
 		const { finished } = await runConcurrently(this.cluster, runs);
 		checkRuns(this.expect, 'refreshed token', finished);
 		const record = await this.cluster.sim.record();
+		await this.learnTokens();
 		const other = otherWorker(refreshedOn);
 		const usedByOther = finished.some((run) => other !== undefined && run.workers.includes(other));
 		this.expect(
@@ -353,7 +385,7 @@ export class QueueScenarios {
 			await this.waitUntilMarkedFailed(victim.execution);
 			const killedAnswer = await Promise.race([pending, delay(5000).then(() => undefined)]);
 			this.expect(
-				`killed execution: the webhook caller got no per-ID results (${killedAnswer ? `answer ${killedAnswer.status}` : 'no answer yet'})`,
+				`killed execution: the webhook caller got no per-ID results (${killedAnswer ? `answer ${killedAnswer.status} ${killedAnswer.text.slice(0, 80)}` : 'no answer yet'})`,
 				(killedAnswer?.items.length ?? 0) === 0,
 				killedAnswer?.text,
 			);
