@@ -1,14 +1,16 @@
 /**
  * `npm run e2e`: the packed n8n-nodes-twin24 inside real n8n (2.x, and 1.x), against the Twin24
- * simulator, and in the n8n editor in headless Chromium. Exits non-zero when any check fails.
- * See e2e/README-section.md.
+ * simulator, and in the n8n editor in headless Chromium; then n8n 2.x in queue mode (main + 2
+ * workers, Redis, Postgres). `npm run e2e -- --queue-only` runs the queue-mode pass alone.
+ * Exits non-zero when any check fails.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { PRIMARY_N8N, loadConfig, type E2eConfig } from './lib/config';
-import { installCommunityPackage, packProject, type PackedProject } from './lib/communityPackage';
+import type { RunContext } from './lib/context';
+import { installCommunityPackage, packProject } from './lib/communityPackage';
 import { runEditorChecks } from './lib/editor';
 import {
 	BULK_EXAMPLE,
@@ -25,7 +27,7 @@ import {
 import { N8nInstance } from './lib/n8n';
 import { describeQueueOutcome, runQueueMode, type QueueOutcome } from './lib/queueMode';
 import { Checks, step } from './lib/report';
-import { ensureN8n, ensureNodeRuntime, type NodeRuntime } from './lib/runtime';
+import { ensureN8n, ensureNodeRuntime } from './lib/runtime';
 import {
 	EXECUTE_CREDENTIALS,
 	WORKFLOW_IDS,
@@ -36,15 +38,6 @@ import {
 } from './lib/scenarios';
 import { Simulator, freePort, simulatorCliPath, simulatorIsBuilt } from './lib/simulator';
 import { checkInstalledTypes } from './lib/typesCheck';
-
-interface RunContext {
-	config: E2eConfig;
-	checks: Checks;
-	runDir: string;
-	logDir: string;
-	runtime: NodeRuntime;
-	packed: PackedProject;
-}
 
 interface VersionOutcome {
 	version: string;

@@ -74,16 +74,14 @@ export class QueueCluster {
 	postgres!: PostgresServer;
 	sim!: Simulator;
 
-	private constructor(private readonly inputs: QueueClusterInputs) {}
+	constructor(private readonly inputs: QueueClusterInputs) {}
 
 	/** Starts everything; on failure, stops what was started and rethrows. */
-	static async start(inputs: QueueClusterInputs): Promise<QueueCluster> {
-		const cluster = new QueueCluster(inputs);
+	async start(): Promise<void> {
 		try {
-			await cluster.startAll();
-			return cluster;
+			await this.startAll();
 		} catch (error) {
-			await cluster.stop();
+			await this.stop();
 			throw error;
 		}
 	}

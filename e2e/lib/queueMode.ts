@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 
-import type { PackedProject } from './communityPackage';
-import { PRIMARY_N8N, type E2eConfig } from './config';
+import { PRIMARY_N8N } from './config';
+import type { RunContext } from './context';
 import {
 	LEASE_SETTINGS,
 	NODE_CONCURRENCY,
@@ -15,19 +15,10 @@ import {
 } from './queueCluster';
 import { QueueScenarios, type QueueFigures } from './queueScenarios';
 import { step, type Checks } from './report';
-import { ensureN8n, type NodeRuntime } from './runtime';
+import { ensureN8n } from './runtime';
 import { ensureDebianServices } from './services';
 
 const SCOPE = 'queue mode';
-
-export interface QueueModeInputs {
-	config: E2eConfig;
-	checks: Checks;
-	runDir: string;
-	logDir: string;
-	runtime: NodeRuntime;
-	packed: PackedProject;
-}
 
 export interface QueueOutcome {
 	ran: boolean;
@@ -54,11 +45,25 @@ async function runScenarios(scenarios: QueueScenarios, checks: Checks): Promise<
 	scenarios.checkNoSecretsPrinted();
 }
 
-export async function runQueueMode(inputs: QueueModeInputs): Promise<QueueOutcome> {
+/** Ctrl-C or a SIGTERM while the pass runs still stops every process it started. */
+function stopOnSignals(cluster: QueueCluster): () => void {
+	const onSignal = (signal: NodeJS.Signals): void => {
+		void cluster.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+	};
+	process.once('SIGINT', onSignal);
+	process.once('SIGTERM', onSignal);
+	return () => {
+		process.off('SIGINT', onSignal);
+		process.off('SIGTERM', onSignal);
+	};
+}
+
+export async function runQueueMode(inputs: RunContext): Promise<QueueOutcome> {
 	const startedAt = Date.now();
 	const { config, checks } = inputs;
 	step(`queue mode: n8n ${PRIMARY_N8N}, main + 2 workers, Redis, Postgres`);
 	let cluster: QueueCluster | undefined;
+	let forgetSignals = (): void => undefined;
 	try {
 		await ensureDebianServices(join(inputs.logDir, 'queue-apt.log'));
 		const install = await ensureN8n(
@@ -67,7 +72,7 @@ export async function runQueueMode(inputs: QueueModeInputs): Promise<QueueOutcom
 			inputs.runtime,
 			join(inputs.logDir, `install-${PRIMARY_N8N}.log`),
 		);
-		cluster = await QueueCluster.start({
+		cluster = new QueueCluster({
 			projectRoot: config.projectRoot,
 			runDir: inputs.runDir,
 			logDir: inputs.logDir,
@@ -76,6 +81,8 @@ export async function runQueueMode(inputs: QueueModeInputs): Promise<QueueOutcom
 			packed: inputs.packed,
 			shortLease: config.queueLease === 'short',
 		});
+		forgetSignals = stopOnSignals(cluster);
+		await cluster.start();
 		checks.check(
 			SCOPE,
 			`main + ${cluster.workers.length} workers up (worker concurrency ${WORKER_CONCURRENCY}, node Concurrency ${NODE_CONCURRENCY}, lease ${config.queueLease === 'short' ? JSON.stringify(LEASE_SETTINGS) : "n8n's defaults"})`,
@@ -90,6 +97,7 @@ export async function runQueueMode(inputs: QueueModeInputs): Promise<QueueOutcom
 	} finally {
 		step('queue mode: stopping workers, main, simulator, Redis, Postgres');
 		await cluster?.stop();
+		forgetSignals();
 	}
 }
 
