@@ -11,51 +11,26 @@ import type {
 import {
 	DEFAULT_CIS_BASE_URL,
 	DEFAULT_IAM_BASE_URL,
+	SESSION_TOKEN_PROPERTY,
+	Twin24LoginError,
 	apiMessageOf,
+	bearerTokenOf,
 	checkBaseUrl,
 	joinUrl,
+	parseRetryAfter,
 	redact,
 	secretsOf,
-} from '../nodes/Twin24/transport/protocol';
+} from '../nodes/Twin24/protocol';
 
 /** Lifetime asked for at login, in seconds; the vendor's own examples use one day. */
 const LOGIN_TOKEN_TTL_SECONDS = 86400;
 const LOGIN_TIMEOUT_MS = 15000;
-
-/** The credential's type name; the class repeats it as a literal, which n8n's scanner needs. */
-export const CREDENTIAL_TYPE = 'twin24Api';
-
-/** The property n8n stores the fetched token in, and clears to force a new login. */
-export const SESSION_TOKEN_PROPERTY = 'sessionToken';
-
-/**
- * A failed login. Built by the credential from scratch so that it holds no part of the login
- * request; `retryable` tells a dropped connection or server trouble from a refused password.
- */
-export class Twin24LoginError extends Error {
-	constructor(
-		message: string,
-		readonly retryable: boolean,
-	) {
-		super(message);
-		this.name = 'Twin24LoginError';
-	}
-}
 
 const emailPasswordOnly = { show: { authMode: ['emailPassword'] } };
 
 function errorCodeOf(error: unknown): string {
 	const code = (error as { code?: unknown } | null)?.code;
 	return typeof code === 'string' ? code : 'no answer';
-}
-
-/** The bearer token a request is sent with, for either way of signing in. */
-export function bearerTokenOf(credentials: ICredentialDataDecryptedObject): string {
-	const token =
-		credentials.authMode === 'emailPassword'
-			? credentials[SESSION_TOKEN_PROPERTY]
-			: credentials.accessToken;
-	return typeof token === 'string' ? token.trim() : '';
 }
 
 /**
@@ -81,7 +56,7 @@ async function logIn(
 		);
 	}
 	const url = joinUrl(iamBaseUrl.url, ['auth', 'login']);
-	let response: { statusCode: number; body: unknown };
+	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown };
 	try {
 		response = (await helper.helpers.httpRequest({
 			method: 'POST',
@@ -92,7 +67,7 @@ async function logIn(
 			ignoreHttpStatusErrors: true,
 			disableFollowRedirect: true,
 			timeout: LOGIN_TIMEOUT_MS,
-		})) as { statusCode: number; body: unknown };
+		})) as { statusCode: number; headers?: Record<string, unknown>; body: unknown };
 	} catch (error) {
 		throw new Twin24LoginError(
 			`Twin24 login at ${url} got no answer (${errorCodeOf(error)}). Check the IAM Base URL and that Twin24 is reachable.`,
@@ -117,17 +92,29 @@ async function logIn(
 				? 'Twin24 could not log in right now; try again later.'
 				: 'Check the email and password in the Twin24 credential.'),
 		serverTrouble,
+		serverTrouble ? parseRetryAfter(response.headers?.['retry-after']) : undefined,
 	);
 }
+
+/**
+ * Where the credential test may send a token: https://, or plain http only to this machine.
+ * Any other IAM Base URL is swapped for a host that never resolves (RFC 2606 .invalid), so the
+ * test fails before a token could travel in the clear.
+ */
+const TOKEN_SAFE_URL = String.raw`^(https://[^\s/?#@]+|http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?)(/[^\s?#]*)?$`;
+const IAM_BASE_URL = 'String($credentials.iamBaseUrl).trim()';
+const TEST_BASE_URL_EXPRESSION =
+	`new RegExp(${JSON.stringify(TOKEN_SAFE_URL)}, "i").test(${IAM_BASE_URL})` +
+	` ? ${IAM_BASE_URL}.replace(new RegExp("/+$"), "") : "https://iam-base-url-must-be-https.invalid"`;
 
 export class Twin24Api implements ICredentialType {
 	name = 'twin24Api';
 
 	displayName = 'Twin24 API';
 
-	icon = 'file:twin24.svg' as const;
+	icon = { light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' } as const;
 
-	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-twin24#credentials';
+	documentationUrl = 'https://github.com/REPLACE_WITH_OWNER/n8n-nodes-twin24#credentials';
 
 	properties: INodeProperties[] = [
 		{
@@ -161,7 +148,7 @@ export class Twin24Api implements ICredentialType {
 			displayName: 'Email',
 			name: 'email',
 			type: 'string',
-			placeholder: 'name@email.com',
+			placeholder: 'e.g. name@example.com',
 			default: '',
 			required: true,
 			displayOptions: emailPasswordOnly,
@@ -188,8 +175,8 @@ export class Twin24Api implements ICredentialType {
 			name: 'iamBaseUrl',
 			type: 'string',
 			default: DEFAULT_IAM_BASE_URL,
-			description: 'Root of the login (IAM) API',
-			displayOptions: emailPasswordOnly,
+			description:
+				'Root of the IAM API: where n8n logs in, and where the credential test checks the token. Must be https:// unless the host is localhost.',
 		},
 		{
 			displayName: 'Session Token',
@@ -216,13 +203,10 @@ export class Twin24Api implements ICredentialType {
 		};
 	}
 
-	/**
-	 * users/me is the cheapest authenticated call. In access-token mode the IAM Base URL field is
-	 * hidden, and n8n drops hidden fields, so the default IAM URL stands in for it.
-	 */
+	/** users/me is the cheapest authenticated call; it is asked at the IAM Base URL in both modes. */
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: `={{ $credentials.authMode === "emailPassword" ? $credentials.iamBaseUrl : "${DEFAULT_IAM_BASE_URL}" }}`,
+			baseURL: `={{ ${TEST_BASE_URL_EXPRESSION} }}`,
 			url: '/users/me',
 			method: 'GET',
 		},

@@ -71,7 +71,7 @@ function erasedState(simulator: Twin24Simulator): void {
 	}
 	for (const id of CANDIDATES) {
 		console.log(
-			`    auto-call candidate ${id}: ${simulator.getCandidate(id)?.depersonalized ? 'depersonalized' : 'personal data kept'}`,
+			`    auto call candidate ${id}: ${simulator.getCandidate(id)?.depersonalized ? 'depersonalized' : 'personal data kept'}`,
 		);
 	}
 	console.log(
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
 			withToken,
 		);
 		await example(
-			'3. Call → Delete Record: only the audio goes',
+			'3. Call → Delete Recording: only the audio goes',
 			[CALLS[2]],
 			{ resource: 'call', operation: 'deleteRecord', callId: '={{ $json.id }}' },
 			withToken,

@@ -95,7 +95,7 @@ export const OPERATIONS: readonly OperationUnderTest[] = [
 		operation: 'depersonalize',
 		idField: 'autoCallCandidateId',
 		idLabel: 'Auto Call Candidate ID',
-		action: /depersonali[sz]e auto-call candidate/i,
+		action: /depersonali[sz]e auto call candidate/i,
 		method: 'POST',
 		route: 'candidate.depersonalize',
 		pathBefore: `${CIS_BASE_PATH}/telephony/autoCallCandidate/`,
@@ -157,7 +157,17 @@ export const ID_CASES: readonly IdCase[] = [
 	{ name: 'no-break space inside', id: 'a\u00a0b', expect: refusedFor(SPACE_OR_CONTROL) },
 	{ name: 'line separator U+2028 inside', id: 'a\u2028b', expect: refusedFor(SPACE_OR_CONTROL) },
 	{ name: 'ideographic space inside', id: 'a\u3000b', expect: refusedFor(SPACE_OR_CONTROL) },
-	{ name: 'byte-order mark inside', id: 'a\ufeffb', expect: refusedFor(SPACE_OR_CONTROL) },
+	{
+		name: 'byte-order mark inside',
+		id: 'a\ufeffb',
+		expect: refusedFor(/U\+FEFF \(zero-width no-break space \(BOM\)\) at position 2/),
+	},
+	// trim() would drop a leading BOM silently; it is refused like any other invisible character.
+	{
+		name: 'byte-order mark first',
+		id: '\ufeffcall-1',
+		expect: refusedFor(/U\+FEFF .* at position 1/),
+	},
 	{
 		name: '256 characters (the longest allowed)',
 		id: 'x'.repeat(256),
@@ -168,8 +178,21 @@ export const ID_CASES: readonly IdCase[] = [
 	{ name: '10,000 slashes', id: '/'.repeat(10_000), expect: refusedFor(TOO_LONG) },
 	{ name: 'number', id: 12345, expect: sentAs('12345') },
 	{ name: 'number zero', id: 0, expect: sentAs('0') },
-	{ name: 'negative fraction', id: -1.5, expect: sentAs('-1.5') },
-	{ name: 'huge number', id: 1e21, expect: sentAs('1e+21') },
+	{
+		name: 'the largest safe whole number',
+		id: 9007199254740991,
+		expect: sentAs('9007199254740991'),
+	},
+	{ name: 'negative whole number', id: -7, expect: sentAs('-7') },
+	// 9007199254740993 is already 9007199254740992 once JavaScript holds it: another call's ID.
+	{
+		name: 'a number past 2^53',
+		id: JSON.parse('9007199254740993') as number,
+		expect: refusedFor(/9007199254740992, too large.*as text/),
+	},
+	{ name: 'negative fraction', id: -1.5, expect: refusedFor(/-1\.5, not a whole number.*as text/) },
+	{ name: 'fraction', id: 1.5, expect: refusedFor(/1\.5, not a whole number/) },
+	{ name: 'huge number', id: 1e21, expect: refusedFor(/1e\+21, too large/) },
 	// n8n hands non-finite numbers over as null; either way they are refused.
 	{ name: 'NaN', id: Number.NaN, expect: refusedFor(/is empty/) },
 	{ name: 'Infinity', id: Number.POSITIVE_INFINITY, expect: refusedFor(/is empty/) },
@@ -185,8 +208,31 @@ export const ID_CASES: readonly IdCase[] = [
 	{ name: 'CJK', id: '通話-42', expect: sentAs('通話-42') },
 	{ name: 'emoji outside the BMP', id: '📞-1', expect: sentAs('📞-1') },
 	{ name: 'combining accent', id: 'cafe\u0301', expect: sentAs('cafe\u0301') },
-	{ name: 'right-to-left override', id: 'abc\u202etxt', expect: sentAs('abc\u202etxt') },
-	{ name: 'zero-width space', id: 'a\u200bb', expect: sentAs('a\u200bb') },
+	{
+		name: 'right-to-left override',
+		id: 'abc\u202etxt',
+		expect: refusedFor(/U\+202E .* at position 4/),
+	},
+	{
+		name: 'zero-width space',
+		id: 'a\u200bb',
+		expect: refusedFor(/U\+200B \(zero-width space\) at position 2/),
+	},
+	{
+		name: 'zero-width space at the end of a UUID',
+		id: '3f2c8a4e-7b1d-4c9a-9e1f-2a6b5d8c0e11\u200b',
+		expect: refusedFor(/U\+200B \(zero-width space\) at position 37/),
+	},
+	{
+		name: 'word joiner',
+		id: 'call\u2060-1',
+		expect: refusedFor(/U\+2060 \(word joiner\) at position 5/),
+	},
+	{
+		name: 'soft hyphen',
+		id: 'call\u00ad1',
+		expect: refusedFor(/U\+00AD \(soft hyphen\) at position 5/),
+	},
 	{ name: 'lone surrogate (cannot be encoded)', id: '\ud800x', expect: refusedFor(/./) },
 	{ name: 'expression syntax is data', id: '{{$json.secret}}', expect: sentAs('{{$json.secret}}') },
 	{ name: 'leading = is data', id: '=1+1', expect: sentAs('=1+1') },

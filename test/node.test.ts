@@ -17,6 +17,8 @@ import {
 	secretsIn,
 	tokenCredentials,
 	useSimulator,
+	confirmed,
+	NOT_CONFIRMED,
 } from './support';
 
 let simulator: Twin24Simulator;
@@ -51,7 +53,10 @@ describe('operations send exactly the documented request', () => {
 		expect(request.headers['content-type']).toMatch(/^application\/json/);
 		expect(request.json).toEqual({ skipDeleteRecord: false });
 		expect(result.output).toEqual([
-			{ json: { success: true, callId: 'call-1', recordDeleted: true }, pairedItem: { item: 0 } },
+			{
+				json: { success: true, callId: 'call-1', recordDeleted: true, ...confirmed() },
+				pairedItem: { item: 0 },
+			},
 		]);
 		expect(simulator.getCall('call-1')).toEqual({ depersonalized: true, hasRecord: false });
 	});
@@ -68,6 +73,7 @@ describe('operations send exactly the documented request', () => {
 			success: true,
 			callId: 'call-2',
 			recordDeleted: false,
+			...confirmed(),
 		});
 		expect(simulator.getCall('call-2')).toEqual({ depersonalized: true, hasRecord: true });
 	});
@@ -88,6 +94,7 @@ describe('operations send exactly the documented request', () => {
 			success: true,
 			callId: 'call-3',
 			recordDeleted: true,
+			...confirmed(),
 		});
 		expect(simulator.getCall('call-3')).toEqual({ depersonalized: false, hasRecord: false });
 	});
@@ -106,7 +113,12 @@ describe('operations send exactly the documented request', () => {
 		expect(request.path).toBe(`${cisPath}/telephony/autoCallCandidate/cand-1/depersonalization`);
 		expect(request.json).toEqual({ skipDeleteRecord: true });
 		expect(result.output?.[0]).toEqual({
-			json: { success: true, autoCallCandidateId: 'cand-1', recordDeleted: false },
+			json: {
+				success: true,
+				autoCallCandidateId: 'cand-1',
+				recordDeleted: false,
+				...confirmed(),
+			},
 			pairedItem: { item: 0 },
 		});
 		expect(simulator.getCandidate('cand-1')).toEqual({ depersonalized: true });
@@ -167,9 +179,18 @@ describe('items: one result per input item, in order, paired', () => {
 			['call-3', { skipDeleteRecord: false }],
 		]);
 		expect(result.output).toEqual([
-			{ json: { success: true, callId: 'call-1', recordDeleted: true }, pairedItem: { item: 0 } },
-			{ json: { success: true, callId: 'call-2', recordDeleted: false }, pairedItem: { item: 1 } },
-			{ json: { success: true, callId: 'call-3', recordDeleted: true }, pairedItem: { item: 2 } },
+			{
+				json: { success: true, callId: 'call-1', recordDeleted: true, ...confirmed() },
+				pairedItem: { item: 0 },
+			},
+			{
+				json: { success: true, callId: 'call-2', recordDeleted: false, ...confirmed() },
+				pairedItem: { item: 1 },
+			},
+			{
+				json: { success: true, callId: 'call-3', recordDeleted: true, ...confirmed() },
+				pairedItem: { item: 2 },
+			},
 		]);
 	});
 
@@ -193,7 +214,7 @@ describe('items: one result per input item, in order, paired', () => {
 		expect(output[2].json).toMatchObject({ callId: 'call-2', statusCode: 500 });
 		expect(output[2].json.error).toMatch(/HTTP 500 – database is down/);
 		expect(output[3].json).toMatchObject({ callId: 'a/b' });
-		expect(output[3].json.error).toMatch(/Call ID of item 3 .*contains "\/"/);
+		expect(output[3].json.error).toMatch(/Call ID .*contains "\/".*\(item 3\)/);
 		expect(simulator.requests.map((request) => request.id)).toEqual(
 			expect.arrayContaining(['call-1', 'unknown-call', 'call-2', 'call-3']),
 		);
@@ -224,6 +245,7 @@ describe('options', () => {
 					url: `${simulator.cisBaseUrl}/calls/call-1/depersonalization`,
 					body: { skipDeleteRecord: true },
 				},
+				...NOT_CONFIRMED,
 			},
 			pairedItem: { item: 0 },
 		});
@@ -257,8 +279,8 @@ describe('options', () => {
 
 		expect(result.error).toBeUndefined();
 		expect(result.output?.map((item) => item.json)).toEqual([
-			{ success: true, callId: 'call-1', recordDeleted: true },
-			{ success: true, callId: 'gone-call', recordDeleted: false, notFound: true },
+			{ success: true, callId: 'call-1', recordDeleted: true, ...confirmed() },
+			{ success: true, callId: 'gone-call', recordDeleted: false, notFound: true, ...confirmed() },
 		]);
 	});
 
@@ -271,7 +293,7 @@ describe('options', () => {
 			parameters,
 			credentials: tokenCredentials(simulator),
 		});
-		expect(again.error?.message).toMatch(/depersonalize call "call-1" \(item 0\): HTTP 404/);
+		expect(again.error?.message).toMatch(/depersonalize call "call-1": HTTP 404.*\(item 0\)$/);
 
 		const ignoring = await run({
 			items: idItems(['call-1']),
@@ -307,7 +329,7 @@ describe('errors name the operation, the ID, the status and the API’s message'
 
 		const error = result.error;
 		expect(error?.constructor.name).toBe('NodeApiError');
-		expect(error?.message).toMatch(/^Could not depersonalize call "call-1" \(item 0\): /);
+		expect(error?.message).toMatch(/^Could not depersonalize call "call-1": .*\(item 0\)$/);
 		expect(error?.message).toMatch(expected);
 		expect(error?.httpCode).toBe(String(status));
 		expect(error?.context?.itemIndex).toBe(0);
@@ -336,7 +358,7 @@ describe('errors name the operation, the ID, the status and the API’s message'
 			credentials: tokenCredentials(simulator),
 		});
 
-		expect(result.error?.message).toMatch(/item 1\): HTTP 404/);
+		expect(result.error?.message).toMatch(/"unknown-call": HTTP 404.*\(item 1\)$/);
 		expect(result.error?.description).toMatch(
 			/1 of 4 items were done, 1 failed\. Not sent: 2 \(the first is item 2\)/,
 		);
@@ -344,17 +366,19 @@ describe('errors name the operation, the ID, the status and the API’s message'
 		expect(simulator.getCall('call-2')?.hasRecord).toBe(true);
 	});
 
-	test('an invalid ID stops the run before anything is sent', async () => {
+	test('an invalid ID stops the run at that item: nothing after it is sent', async () => {
 		const result = await run({
 			items: idItems(['call-1', '  ', 'call-2']),
-			parameters: operationParameters('call', 'depersonalize'),
+			parameters: operationParameters('call', 'depersonalize', { options: { concurrency: 1 } }),
 			credentials: tokenCredentials(simulator),
 		});
 
 		expect(result.error?.constructor.name).toBe('NodeOperationError');
-		expect(result.error?.message).toBe('Call ID of item 1 is empty');
-		expect(result.error?.description).toMatch(/Nothing was sent.*\{\{ \$json\.callId \}\}/);
-		expect(simulator.requests).toHaveLength(0);
+		expect(result.error?.message).toBe('Call ID is empty (item 1)');
+		expect(result.error?.description).toMatch(
+			/Nothing was sent for this item.*\{\{ \$json\.callId \}\}.*1 of 3 items were done, 1 failed\. Not sent: 1 \(the first is item 2\)/,
+		);
+		expect(simulator.requests.map((request) => request.id)).toEqual(['call-1']);
 	});
 
 	test.each([
@@ -370,7 +394,7 @@ describe('errors name the operation, the ID, the status and the API’s message'
 			parameters: operationParameters('autoCallCandidate', 'depersonalize'),
 			credentials: tokenCredentials(simulator),
 		});
-		expect(result.error?.message).toMatch(/^Auto Call Candidate ID of item 0/);
+		expect(result.error?.message).toMatch(/^Auto Call Candidate ID .*\(item 0\)$/);
 		expect(result.error?.message).toMatch(expected);
 		expect(simulator.requests).toHaveLength(0);
 	});

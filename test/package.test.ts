@@ -8,9 +8,9 @@ import { join } from 'node:path';
 
 import { Twin24Api } from '../credentials/Twin24Api.credentials';
 import { Twin24 } from '../nodes/Twin24/Twin24.node';
-import { parseRetryAfter } from '../nodes/Twin24/transport';
+import { parseRetryAfter } from '../nodes/Twin24/protocol';
 import { Pacer } from '../nodes/Twin24/transport/pacer';
-import { checkBaseUrl, joinUrl } from '../nodes/Twin24/transport/protocol';
+import { checkBaseUrl, joinUrl } from '../nodes/Twin24/protocol';
 
 const root = join(__dirname, '..', '..');
 const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -47,6 +47,7 @@ describe('the package', () => {
 				'dist/nodes/Twin24/twin24.svg',
 				'dist/nodes/Twin24/twin24.dark.svg',
 				'dist/credentials/twin24.svg',
+				'dist/credentials/twin24.dark.svg',
 			]),
 		);
 	});
@@ -128,19 +129,23 @@ describe('the node and credential descriptions', () => {
 		expect(property('password')?.typeOptions?.password).toBe(true);
 		expect(property('cisBaseUrl')?.default).toBe('https://twin24.ai/cis/api/v1');
 		expect(property('iamBaseUrl')?.default).toBe('https://iam.twin24.ai/api/v1');
-		expect(property('iamBaseUrl')?.displayOptions?.show).toEqual({ authMode: ['emailPassword'] });
+		// Shown in both modes: the credential test asks the IAM API whichever way the token comes.
+		expect(property('iamBaseUrl')?.displayOptions).toBeUndefined();
+		expect(credential.test?.request.baseURL).toContain('$credentials.iamBaseUrl');
+		expect(property('email')?.placeholder).toBe('e.g. name@example.com');
+		expect(credential.icon).toEqual({ light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' });
 		expect(property('sessionToken')?.typeOptions?.expirable).toBe(true);
 	});
 });
 
 describe('transport pieces', () => {
-	test('Retry-After in seconds or as an HTTP date, capped at 60 s', () => {
+	test('Retry-After in seconds or as an HTTP date, as long as the server says', () => {
 		const now = Date.parse('2026-11-28T12:00:00Z');
 		expect(parseRetryAfter('3', now)).toBe(3000);
 		expect(parseRetryAfter('0', now)).toBe(0);
 		expect(parseRetryAfter('Sat, 28 Nov 2026 12:00:05 GMT', now)).toBe(5000);
 		expect(parseRetryAfter('Sat, 28 Nov 2026 11:00:00 GMT', now)).toBe(0);
-		expect(parseRetryAfter('3600', now)).toBe(60000);
+		expect(parseRetryAfter('3600', now)).toBe(3600000);
 		expect(parseRetryAfter('soon', now)).toBeUndefined();
 		expect(parseRetryAfter(undefined, now)).toBeUndefined();
 	});
@@ -162,27 +167,27 @@ describe('transport pieces', () => {
 
 	test('the pace: nothing held back until a 429, then the admitted rate of the second before', async () => {
 		let now = 10000;
-		const pacer = new Pacer(() => now);
+		const pacer = new Pacer({ now: () => now, wait: async () => undefined });
 		expect(await pacer.waitForTurn()).toBe(10000);
 		expect(pacer.rate).toBe(Number.POSITIVE_INFINITY);
 		for (let index = 0; index < 100; index++) pacer.onSuccess(9500 + index);
 		now = 10001;
-		pacer.onRateLimited(0, 10000);
+		pacer.onRateLimited(10000, 0);
 		expect(pacer.rate).toBeCloseTo(98);
 		// A 429 for a request sent before the slowdown is the same event: the pace stays.
-		pacer.onRateLimited(0, 9990);
+		pacer.onRateLimited(9990, 0);
 		expect(pacer.rate).toBeCloseTo(98);
 		// Limited again while paced: at least a tenth slower, whatever the measure says.
 		for (let index = 0; index < 150; index++) pacer.onSuccess(10500 + index);
 		now = 11001;
-		pacer.onRateLimited(0, 11000);
+		pacer.onRateLimited(11000, 0);
 		expect(pacer.rate).toBeCloseTo(88.2);
 	});
 
 	test('the pace: too few successes to measure means a pause only', () => {
-		const pacer = new Pacer(() => 5000);
+		const pacer = new Pacer({ now: () => 5000, wait: async () => undefined });
 		pacer.onSuccess(4990);
-		pacer.onRateLimited(1000, 4999);
+		pacer.onRateLimited(4999, 1000);
 		expect(pacer.rate).toBe(Number.POSITIVE_INFINITY);
 	});
 });

@@ -90,6 +90,16 @@ export function idItems(ids: readonly unknown[]): IDataObject[] {
 	return ids.map((id) => ({ id }) as IDataObject);
 }
 
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The proof-of-erasure fields of a done item: when Twin24 confirmed it, and in how many requests. */
+export function confirmed(attempts = 1): IDataObject {
+	return { confirmedAt: expect.stringMatching(ISO_8601) as unknown as string, attempts };
+}
+
+/** The proof-of-erasure fields of an item nothing was confirmed for. */
+export const NOT_CONFIRMED: IDataObject = { confirmedAt: null, attempts: 0 };
+
 export async function run(options: RunTwin24Options): Promise<Twin24RunResult> {
 	return await runTwin24(options);
 }

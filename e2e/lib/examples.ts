@@ -58,7 +58,12 @@ export function credentialDocuments(info: SimulatorInfo): JsonObject[] {
 			id: TOKEN_CREDENTIAL.id,
 			name: TOKEN_CREDENTIAL.name,
 			type: CREDENTIAL_TYPE,
-			data: { authMode: 'accessToken', accessToken: info.accessToken, cisBaseUrl: info.cisBaseUrl },
+			data: {
+				authMode: 'accessToken',
+				accessToken: info.accessToken,
+				cisBaseUrl: info.cisBaseUrl,
+				iamBaseUrl: info.iamBaseUrl,
+			},
 		},
 		{
 			id: LOGIN_CREDENTIAL.id,

@@ -33,16 +33,16 @@ const callOperations: INodeProperties = {
 	displayOptions: { show: { resource: ['call'] } },
 	options: [
 		{
-			name: 'Delete Record',
+			name: 'Delete Recording',
 			value: 'deleteRecord',
-			description: "Delete a call's audio recording for good, keeping the rest of the call",
-			action: 'Delete a call recording',
+			description: "Delete a call's audio recording permanently; the call and its other data stay",
+			action: 'Delete call recording',
 		},
 		{
 			name: 'Depersonalize',
 			value: 'depersonalize',
-			description: "Erase a call's personal data for good (and its recording, unless kept)",
-			action: 'Depersonalize a call',
+			description: "Erase a call's personal data permanently, and its recording unless kept",
+			action: 'Depersonalize call',
 		},
 	],
 	default: 'depersonalize',
@@ -59,8 +59,8 @@ const autoCallCandidateOperations: INodeProperties = {
 			name: 'Depersonalize',
 			value: 'depersonalize',
 			description:
-				"Erase an auto-call candidate's personal data for good (and recordings, unless kept)",
-			action: 'Depersonalize an auto call candidate',
+				"Erase an auto call candidate's personal data permanently, and its recordings unless kept",
+			action: 'Depersonalize auto call candidate',
 		},
 	],
 	default: 'depersonalize',
@@ -68,7 +68,7 @@ const autoCallCandidateOperations: INodeProperties = {
 
 const irreversibleNotice: INodeProperties = {
 	displayName:
-		'Erasure cannot be undone. Keep Settings → Retry On Fail off: the node retries each failed request by itself and never sends one twice for an item that succeeded.',
+		"Erasure can't be undone. Keep Settings → Retry On Fail off: the node retries each failed request itself and never sends one twice for an item that succeeded.",
 	name: 'irreversibleNotice',
 	type: 'notice',
 	default: '',
@@ -81,19 +81,20 @@ export class Twin24 implements INodeType {
 		icon: { light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ $parameter["operation"] + ": " + $parameter["resource"] }}',
+		subtitle:
+			'={{ ({ depersonalize: "Depersonalize", deleteRecord: "Delete Recording" })[$parameter["operation"]] + ": " + ({ call: "Call", autoCallCandidate: "Auto Call Candidate" })[$parameter["resource"]] }}',
 		description:
-			'Erase personal data from Twin24 calls and auto-call candidates (GDPR right to erasure)',
+			'Erase personal data from Twin24 calls and auto call candidates (GDPR right to erasure)',
 		defaults: { name: 'Twin24' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'twin24Api', required: true }],
 		properties: [
-			irreversibleNotice,
 			resourceSelector,
 			callOperations,
 			autoCallCandidateOperations,
+			irreversibleNotice,
 			...depersonalizeCall.description,
 			...deleteCallRecord.description,
 			...depersonalizeAutoCallCandidate.description,

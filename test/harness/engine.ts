@@ -51,7 +51,7 @@ import {
 	latestVersion,
 	resolveTypes,
 } from './runtime';
-import type { AnyNodeType, TypeSet, TypeSources } from './runtime';
+import type { AnyNodeType, NodeEnding, TypeSet, TypeSources } from './runtime';
 
 export {
 	CREDENTIAL_TEST_NODE_TYPE,
@@ -104,6 +104,13 @@ export interface RunWorkflowOptions extends TypeSources {
 	/** Default `manual`, as when a user clicks "Execute workflow". */
 	mode?: WorkflowExecuteMode;
 	settings?: IWorkflowSettings;
+	/** Called once the execution started, with what the Stop button does. */
+	onStart?: (controls: ExecutionControls) => void;
+}
+
+export interface ExecutionControls {
+	/** Cancels the execution as n8n's Stop button and the workflow timeout do. */
+	cancel(): void;
 }
 
 let executionCounter = 0;
@@ -116,7 +123,13 @@ export class WorkflowRun {
 		readonly executionOrder: string[],
 		readonly durationMs: number,
 		private readonly thrownByNode: Map<string, unknown[]>,
+		private readonly endings: ReadonlyMap<string, NodeEnding>,
 	) {}
+
+	/** When the node's execute() ended and what it returned, even after a cancel. */
+	ending(nodeName: string): NodeEnding | undefined {
+		return this.endings.get(nodeName);
+	}
 
 	get status(): ExecutionStatus {
 		return this.run.status;
@@ -185,10 +198,12 @@ async function execute(
 	const helper = new HarnessCredentialsHelper(store, types.credentialTypes);
 	const additionalData = createAdditionalData(helper, executionId, hooks);
 	const startedAt = performance.now();
-	const runFromPromise = await new WorkflowExecute(additionalData, mode).run({
+	const running = new WorkflowExecute(additionalData, mode).run({
 		workflow,
 		startNode: startNodeOf(workflow, options.startNode),
 	});
+	options.onStart?.({ cancel: () => running.cancel() });
+	const runFromPromise = await running;
 	const durationMs = performance.now() - startedAt;
 	return new WorkflowRun(
 		runFromHook ?? runFromPromise,
@@ -196,6 +211,7 @@ async function execute(
 		executionOrder,
 		durationMs,
 		nodeTypes.thrown,
+		nodeTypes.endings,
 	);
 }
 
@@ -267,6 +283,7 @@ export interface RunTwin24Options extends TypeSources {
 	/** Default: the node type's newest version. */
 	typeVersion?: number;
 	mode?: WorkflowExecuteMode;
+	onStart?: (controls: ExecutionControls) => void;
 }
 
 export interface Twin24RunResult {
@@ -304,7 +321,7 @@ export async function runTwin24(options: RunTwin24Options): Promise<Twin24RunRes
 		[source.name]: { main: [[{ node: TWIN24_NODE_NAME, type: 'main', index: 0 }]] },
 	};
 	const result = await execute(
-		{ nodes: [source, twin24], connections, mode: options.mode },
+		{ nodes: [source, twin24], connections, mode: options.mode, onStart: options.onStart },
 		types,
 		store,
 	);

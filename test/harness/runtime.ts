@@ -310,8 +310,17 @@ export type ThrownByNode = Map<string, unknown[]>;
  * wrapped to keep the error it throws: n8n stores only a spread copy in the run data,
  * which loses `cause` and the class.
  */
+/** When a node's execute() ended (performance.now()) and what it returned, if it returned. */
+export interface NodeEnding {
+	at: number;
+	returned: unknown;
+}
+
 export class RunNodeTypes implements INodeTypes {
 	readonly thrown: ThrownByNode = new Map();
+
+	/** Kept even when n8n no longer stores the node's output (after a cancel). */
+	readonly endings = new Map<string, NodeEnding>();
 
 	private readonly wrapped = new Map<INodeType, INodeType>();
 
@@ -346,13 +355,16 @@ export class RunNodeTypes implements INodeTypes {
 		const { execute } = nodeType;
 		// Node-class instances get the context as an argument, not as `this`; left unwrapped.
 		if (!execute || isNodeClassInstance(nodeType)) return nodeType;
-		const { thrown } = this;
+		const { thrown, endings } = this;
 		const wrapper = Object.create(nodeType) as INodeType;
 		wrapper.execute = async function (this: IExecuteFunctions, response?: EngineResponse) {
+			const nodeName = this.getNode().name;
 			try {
-				return await execute.call(this, response);
+				const returned = await execute.call(this, response);
+				endings.set(nodeName, { at: performance.now(), returned });
+				return returned;
 			} catch (error) {
-				const nodeName = this.getNode().name;
+				endings.set(nodeName, { at: performance.now(), returned: undefined });
 				thrown.set(nodeName, [...(thrown.get(nodeName) ?? []), error]);
 				throw error;
 			}

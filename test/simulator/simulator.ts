@@ -144,6 +144,8 @@ export interface RecordedRequest {
 	finishedAt: number | undefined;
 	/** The whole response was written before the connection closed. */
 	completed: boolean;
+	/** The request changed state: an erasure was carried out, whether or not its answer arrived. */
+	applied: boolean;
 }
 
 export interface ErasureRecord {
@@ -201,7 +203,12 @@ export type ScriptedAnswer =
 	| { kind: 'slowHeaders'; delayMs: number; status?: number; times?: number }
 	/** Send headers, then stream body chunks until the client goes away. */
 	| { kind: 'endlessBody'; status: number; times?: number }
-	| { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string; times?: number };
+	| { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string; times?: number }
+	/**
+	 * Carry the erasure out, then lose the answer: `reset` destroys the connection instead of
+	 * answering; `late` answers 200 only after `delayMs` (longer than the client waits).
+	 */
+	| { kind: 'answerLost'; loss: 'reset' | 'late'; delayMs?: number; times?: number };
 
 export interface AccessTokenOptions {
 	/** Default true. */
@@ -643,6 +650,15 @@ export function readScriptedAnswer(input: unknown): ScriptedAnswer {
 			return { kind: 'endlessBody', status: requireStatus(input.status, 'status'), times };
 		case 'redirect':
 			return readRedirectAnswer(input, times);
+		case 'answerLost': {
+			if (input.loss !== 'reset' && input.loss !== 'late')
+				throw new TypeError("loss must be 'reset' or 'late'");
+			const delayMs =
+				input.delayMs === undefined
+					? undefined
+					: requireNumber(input.delayMs, 'delayMs', 0, 600_000);
+			return { kind: 'answerLost', loss: input.loss, delayMs, times };
+		}
 		default:
 			throw new TypeError(`unknown scripted answer kind ${String(input.kind)}`);
 	}
@@ -707,6 +723,7 @@ interface PendingFailure {
 	remaining: number;
 	fault: ScriptedFault;
 	route: ApiRoute | undefined;
+	headers: OutgoingHttpHeaders;
 }
 
 interface PendingAnswer {
@@ -719,8 +736,13 @@ class ScriptBook {
 	private failures: PendingFailure[] = [];
 	private readonly answers = new Map<string, PendingAnswer[]>();
 
-	addFailures(count: number, fault: ScriptedFault, route: ApiRoute | undefined): void {
-		this.failures.push({ remaining: count, fault, route });
+	addFailures(
+		count: number,
+		fault: ScriptedFault,
+		route: ApiRoute | undefined,
+		headers: OutgoingHttpHeaders = {},
+	): void {
+		this.failures.push({ remaining: count, fault, route, headers });
 	}
 
 	addAnswer(id: string, answer: ScriptedAnswer): void {
@@ -729,7 +751,7 @@ class ScriptBook {
 		this.answers.set(id, queue);
 	}
 
-	takeFailure(route: ApiRoute): ScriptedFault | undefined {
+	takeFailure(route: ApiRoute): PendingFailure | undefined {
 		if (this.failures.length === 0) return undefined;
 		const index = this.failures.findIndex(
 			(failure) => failure.route === undefined || failure.route === route,
@@ -738,7 +760,7 @@ class ScriptBook {
 		const failure = this.failures[index];
 		failure.remaining -= 1;
 		if (failure.remaining <= 0) this.failures.splice(index, 1);
-		return failure.fault;
+		return failure;
 	}
 
 	takeAnswer(id: string): ScriptedAnswer | undefined {
@@ -881,7 +903,7 @@ class RequestLog {
 	erasures(): ErasureRecord[] {
 		const result: ErasureRecord[] = [];
 		for (const entry of this.entries) {
-			if (entry.status !== 200 || entry.id === undefined || !isErasureRoute(entry.route)) continue;
+			if (!entry.applied || entry.id === undefined || !isErasureRoute(entry.route)) continue;
 			result.push({ route: entry.route, id: entry.id, skipDeleteRecord: entry.skipDeleteRecord });
 		}
 		return result;
@@ -891,7 +913,7 @@ class RequestLog {
 	duplicateErasures(): number {
 		const firstSuccess = new Map<string, number>();
 		for (const entry of this.entries) {
-			if (entry.status !== 200 || entry.id === undefined || !isErasureRoute(entry.route)) continue;
+			if (!entry.applied || entry.id === undefined || !isErasureRoute(entry.route)) continue;
 			const key = erasureKey(entry.route, entry.id);
 			if (!firstSuccess.has(key)) firstSuccess.set(key, entry.seq);
 		}
@@ -1037,12 +1059,20 @@ export class Twin24Simulator {
 
 	// ----- scripted answers -----
 
-	/** The next `count` API requests (optionally only of `route`) get `fault` before any state change. */
-	failNext(count: number, fault: ScriptedFault, options: { route?: ApiRoute } = {}): void {
+	/**
+	 * The next `count` API requests (optionally only of `route`) get `fault` before any state
+	 * change, with `headers` added to the answer (e.g. a Retry-After).
+	 */
+	failNext(
+		count: number,
+		fault: ScriptedFault,
+		options: { route?: ApiRoute; headers?: Record<string, string> } = {},
+	): void {
 		const times = requireTimes(count);
 		if (options.route !== undefined && !API_ROUTES.has(options.route))
 			throw new TypeError('unknown route');
-		this.scripts.addFailures(times, readScriptedFault(fault), options.route);
+		const headers = lowerCaseKeys(options.headers ?? {});
+		this.scripts.addFailures(times, readScriptedFault(fault), options.route, headers);
 	}
 
 	/** Queues an answer for requests whose decoded ID is `id`; several queue up in order. */
@@ -1174,6 +1204,7 @@ export class Twin24Simulator {
 			startedAt: performance.now(),
 			finishedAt: undefined,
 			completed: false,
+			applied: false,
 		});
 		this.counters.requests += 1;
 		this.counters.inFlight += 1;
@@ -1207,7 +1238,10 @@ export class Twin24Simulator {
 		if (this.refuseOverLimit(entry, res)) return;
 		const latencyMs = pickLatencyMs(this.active.latencyMs);
 		if (latencyMs > 0) await this.delay(latencyMs);
-		const fault = this.scripts.takeFailure(route) ?? this.dice?.roll();
+		const scripted = this.scripts.takeFailure(route);
+		if (scripted !== undefined)
+			return this.injectFault(entry, res, scripted.fault, scripted.headers);
+		const fault = this.dice?.roll();
 		if (fault !== undefined) return this.injectFault(entry, res, fault);
 		if (route === 'login') return this.handleLogin(entry, res, body);
 		const access = this.identities.check(req.headers.authorization);
@@ -1230,6 +1264,10 @@ export class Twin24Simulator {
 			return this.answerJson(entry, res, 400, { message: 'ID has malformed percent-encoding' });
 		const scripted = this.scripts.takeAnswer(id);
 		if (scripted === undefined) return this.erase(entry, res, route, id, body);
+		if (scripted.kind === 'answerLost') {
+			this.counters.scriptedAnswers += 1;
+			return this.erase(entry, res, route, id, body, scripted);
+		}
 		this.playScripted(entry, res, scripted, () => this.erase(entry, res, route, id, body));
 	}
 
@@ -1239,6 +1277,7 @@ export class Twin24Simulator {
 		route: ErasureRoute,
 		id: string,
 		body: ReceivedBody,
+		loss?: Extract<ScriptedAnswer, { kind: 'answerLost' }>,
 	): void {
 		const options = route === 'call.deleteRecord' ? undefined : readErasureBody(body);
 		if (options !== undefined && !options.ok)
@@ -1247,6 +1286,12 @@ export class Twin24Simulator {
 		entry.skipDeleteRecord = skipDeleteRecord;
 		const refusal = this.changeState(route, id, skipDeleteRecord === true);
 		if (refusal !== undefined) return this.answerJson(entry, res, 404, { message: refusal });
+		entry.applied = true;
+		if (loss?.loss === 'reset') return this.resetConnection(entry, res);
+		if (loss?.loss === 'late') {
+			void this.delay(loss.delayMs ?? 0).then(() => this.answer(entry, res, 200, '', {}));
+			return;
+		}
 		this.answer(entry, res, 200, '', {});
 	}
 
@@ -1345,10 +1390,15 @@ export class Twin24Simulator {
 		return true;
 	}
 
-	private injectFault(entry: RecordedRequest, res: ServerResponse, fault: ScriptedFault): void {
+	private injectFault(
+		entry: RecordedRequest,
+		res: ServerResponse,
+		fault: ScriptedFault,
+		headers: OutgoingHttpHeaders = {},
+	): void {
 		this.counters.faultsInjected += 1;
 		if (fault === 'reset') return this.resetConnection(entry, res);
-		this.answerCanned(entry, res, fault);
+		this.answerCanned(entry, res, fault, headers);
 	}
 
 	private resetConnection(entry: RecordedRequest, res: ServerResponse): void {

@@ -5,6 +5,7 @@ import type { INodeProperties } from 'n8n-workflow';
 export const DEFAULT_CONCURRENCY = 10;
 export const DEFAULT_MAX_RETRIES = 5;
 export const DEFAULT_TIMEOUT_MS = 30000;
+export const DEFAULT_MAX_WAIT_SECONDS = 60;
 
 export function idField(name: string, displayName: string, description: string): INodeProperties {
 	return {
@@ -57,7 +58,7 @@ export const optionsCollection: INodeProperties = {
 			type: 'boolean',
 			default: false,
 			description:
-				'Whether a 404 (unknown ID, or already erased) counts as done, with notFound: true in the output, so that re-running a workflow is safe',
+				"Whether a 404 (unknown ID, or already erased) counts as done, with 'notFound' set to true in the output, so that re-running a workflow is safe",
 		},
 		{
 			displayName: 'Max Retries',
@@ -67,6 +68,15 @@ export const optionsCollection: INodeProperties = {
 			default: DEFAULT_MAX_RETRIES,
 			description:
 				'How often one request is retried after 429, 408, 500, 502, 503, 504, a dropped connection or a timeout. Other errors are never retried. Read from the first item.',
+		},
+		{
+			displayName: 'Max Wait (Seconds)',
+			name: 'maxWait',
+			type: 'number',
+			typeOptions: { minValue: 0, maxValue: 86400 },
+			default: DEFAULT_MAX_WAIT_SECONDS,
+			description:
+				'The longest the node waits when Twin24 asks it to (Retry-After on a 429 or 503, or before logging in again). When Twin24 asks for longer, the items fail at once, with the time Twin24 takes requests again; nothing is sent before that time. Read from the first item.',
 		},
 		{
 			displayName: 'Timeout (Ms)',

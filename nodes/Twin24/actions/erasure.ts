@@ -25,9 +25,32 @@ export interface ErasureOperation {
 
 const MAX_ID_LENGTH = 256;
 const FORBIDDEN_ID_CHARACTERS = /[/\\?#]/;
-const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f-\u009f]/;
+const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+/** Invisible format and bidi characters (zero-width space, soft hyphen, BOM…): they survive copy and paste unseen. */
+const FORMAT_CHARACTER = /\p{Cf}/u;
 /** Half of a UTF-16 surrogate pair without the other half: no text, and no valid URL either. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+const FORMAT_CHARACTER_NAMES: Record<number, string> = {
+	0x00ad: 'soft hyphen',
+	0x061c: 'Arabic letter mark',
+	0x200b: 'zero-width space',
+	0x200c: 'zero-width non-joiner',
+	0x200d: 'zero-width joiner',
+	0x200e: 'left-to-right mark',
+	0x200f: 'right-to-left mark',
+	0x202a: 'left-to-right embedding',
+	0x202b: 'right-to-left embedding',
+	0x202c: 'pop directional formatting',
+	0x202d: 'left-to-right override',
+	0x202e: 'right-to-left override',
+	0x2060: 'word joiner',
+	0x2066: 'left-to-right isolate',
+	0x2067: 'right-to-left isolate',
+	0x2068: 'first strong isolate',
+	0x2069: 'pop directional isolate',
+	0xfeff: 'zero-width no-break space (BOM)',
+};
 
 function shown(value: string): string {
 	return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
@@ -37,6 +60,20 @@ function kindOf(value: unknown): string {
 	if (value === null) return 'null';
 	if (Array.isArray(value)) return 'a list';
 	return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** The first invisible format character, as "U+200B (zero-width space) at position 9". */
+function formatCharacterProblem(value: string): string | undefined {
+	let position = 0;
+	for (const character of value) {
+		position++;
+		if (!FORMAT_CHARACTER.test(character)) continue;
+		const codePoint = character.codePointAt(0) ?? 0;
+		const hex = codePoint.toString(16).toUpperCase().padStart(4, '0');
+		const name = FORMAT_CHARACTER_NAMES[codePoint] ?? 'an invisible format character';
+		return `contains U+${hex} (${name}) at position ${position}, an invisible character no Twin24 ID has; remove it from the source data`;
+	}
+	return undefined;
 }
 
 /**
@@ -58,35 +95,52 @@ function idProblem(value: string): string | undefined {
 }
 
 /**
- * Reads an item's ID. Numbers from expressions are taken as text; surrounding spaces are
- * dropped; everything else that cannot be an ID is refused for this item before anything is sent.
+ * An ID given as a number: only a safe whole number is exact, and it is sent in plain decimal.
+ * Anything else has already lost digits (9007199254740993 arrives as …992) or is no ID at all.
+ */
+function numericIdProblem(value: number): string | undefined {
+	if (Number.isSafeInteger(value)) return undefined;
+	const why = Number.isInteger(value)
+		? 'too large to be held exactly as a number, so its last digits may already be wrong'
+		: 'not a whole number';
+	return `is the number ${String(value)}, ${why}; nothing was sent, so that no other record is erased. Pass the ID as text (a string), e.g. keep it quoted in the source data`;
+}
+
+/** The ID as text, or why the value cannot be one. */
+function idOrProblem(raw: unknown): { id: string } | { problem: string } {
+	if (typeof raw === 'number') {
+		const problem = numericIdProblem(raw);
+		return problem === undefined ? { id: String(raw) } : { problem };
+	}
+	if (typeof raw === 'bigint') return { id: raw.toString() };
+	// A field missing from the item reads as undefined: that is an empty ID, not a wrong type.
+	if (raw === undefined || raw === null) return { problem: 'is empty' };
+	if (typeof raw !== 'string') return { problem: `is ${kindOf(raw)}, not an ID` };
+	// Checked before trimming: trim() would silently drop a BOM and keep a zero-width space.
+	const invisible = formatCharacterProblem(raw);
+	if (invisible !== undefined) return { problem: invisible };
+	const id = raw.trim();
+	const problem = idProblem(id);
+	return problem === undefined ? { id } : { problem };
+}
+
+/**
+ * Reads an item's ID. Safe whole numbers are taken as text; surrounding spaces are dropped;
+ * everything else that cannot be an ID is refused for this item before anything is sent.
  */
 export function readId(
 	ctx: IExecuteFunctions,
 	itemIndex: number,
-	idParameter: IdParameter,
-	idLabel: string,
+	{ idParameter, idLabel }: Pick<ErasureOperation, 'idParameter' | 'idLabel'>,
+	rawId: unknown,
 ): string {
-	const raw = ctx.getNodeParameter(idParameter, itemIndex, '') as unknown;
+	const reading = idOrProblem(rawId);
+	if ('id' in reading) return reading.id;
 	const fix = `Set ${idLabel} to the field that holds the ID, e.g. {{ $json.${idParameter} }}.`;
-	// A field missing from the item reads as undefined: that is an empty ID, not a wrong type.
-	const asText = typeof raw === 'number' && Number.isFinite(raw) ? String(raw) : (raw ?? '');
-	if (typeof asText !== 'string') {
-		throw new NodeOperationError(
-			ctx.getNode(),
-			`${idLabel} of item ${itemIndex} is ${kindOf(raw)}, not an ID`,
-			{ itemIndex, description: fix },
-		);
-	}
-	const id = asText.trim();
-	const problem = idProblem(id);
-	if (problem !== undefined) {
-		throw new NodeOperationError(ctx.getNode(), `${idLabel} of item ${itemIndex} ${problem}`, {
-			itemIndex,
-			description: `Nothing was sent for this item. ${fix}`,
-		});
-	}
-	return id;
+	throw new NodeOperationError(ctx.getNode(), `${idLabel} ${reading.problem} (item ${itemIndex})`, {
+		itemIndex,
+		description: `Nothing was sent for this item. ${fix}`,
+	});
 }
 
 /** Both depersonalization endpoints take the same body, sent explicitly either way. */
@@ -102,7 +156,7 @@ export function readSkipDeleteRecord(ctx: IExecuteFunctions, itemIndex: number):
 	if (typeof value !== 'boolean') {
 		throw new NodeOperationError(
 			ctx.getNode(),
-			`Keep Recording of item ${itemIndex} is ${kindOf(value)}, not true or false`,
+			`Keep Recording is ${kindOf(value)}, not true or false (item ${itemIndex})`,
 			{
 				itemIndex,
 				description: 'Nothing was sent for this item. Set Keep Recording to true or false.',

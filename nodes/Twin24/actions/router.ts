@@ -2,17 +2,21 @@ import type {
 	IDataObject,
 	IExecuteFunctions,
 	INodeExecutionData,
-	JsonObject,
 	NodeApiError,
 } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { NodeOperationError, sleep } from 'n8n-workflow';
 
-import type { Failure, TransportSettings } from '../transport';
+import type { Failure, PlannedRequest, SendResult, TransportSettings } from '../transport';
 import { Twin24Client, toNodeError } from '../transport';
 import { depersonalizeAutoCallCandidate } from './autoCallCandidate/depersonalize.operation';
 import { deleteCallRecord } from './call/deleteRecord.operation';
 import { depersonalizeCall } from './call/depersonalize.operation';
-import { DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from './descriptions';
+import {
+	DEFAULT_CONCURRENCY,
+	DEFAULT_MAX_RETRIES,
+	DEFAULT_MAX_WAIT_SECONDS,
+	DEFAULT_TIMEOUT_MS,
+} from './descriptions';
 import type { ErasureOperation } from './erasure';
 import { readId } from './erasure';
 
@@ -21,29 +25,31 @@ export const operations: Record<string, Record<string, ErasureOperation>> = {
 	autoCallCandidate: { depersonalize: depersonalizeAutoCallCandidate },
 };
 
+/** How long handling items may hold the event loop before the node lets other work run. */
+const YIELD_EVERY_MS = 20;
+
 interface ItemOptions {
 	dryRun?: boolean;
 	ignoreNotFound?: boolean;
 	concurrency?: number;
 	maxRetries?: number;
 	timeout?: number;
+	maxWait?: number;
 }
 
-/** What the node will do for one item, decided before anything is sent. */
+/** What the node will do for one item, decided when the item's turn comes. */
 type ItemPlan =
 	| {
 			kind: 'send';
 			id: string;
-			method: 'POST' | 'DELETE';
-			url: string;
-			body?: JsonObject;
+			request: PlannedRequest;
 			recordDeleted: boolean;
 			ignoreNotFound: boolean;
 	  }
-	| { kind: 'dryRun'; id: string; method: 'POST' | 'DELETE'; url: string; body?: JsonObject }
+	| { kind: 'dryRun'; id: string; request: PlannedRequest }
 	| { kind: 'refused'; error: NodeOperationError; rawId: unknown };
 
-interface BatchSettings extends TransportSettings {
+interface RunSettings extends TransportSettings {
 	concurrency: number;
 }
 
@@ -56,13 +62,14 @@ function wholeNumber(value: unknown, fallback: number, min: number, max: number)
 	return Math.min(max, Math.max(min, number));
 }
 
-/** Batch-wide options are read from the first item: one run has one pace. */
-function batchSettings(ctx: IExecuteFunctions): BatchSettings {
+/** Run-wide options are read once, from the first item: one run has one pace. */
+function runSettings(ctx: IExecuteFunctions): RunSettings {
 	const options = itemOptions(ctx, 0);
 	return {
 		concurrency: wholeNumber(options.concurrency, DEFAULT_CONCURRENCY, 1, 50),
 		maxRetries: wholeNumber(options.maxRetries, DEFAULT_MAX_RETRIES, 0, 10),
 		timeoutMs: wholeNumber(options.timeout, DEFAULT_TIMEOUT_MS, 1000, 600000),
+		maxWaitMs: wholeNumber(options.maxWait, DEFAULT_MAX_WAIT_SECONDS, 0, 86400) * 1000,
 	};
 }
 
@@ -79,30 +86,26 @@ function operationFor(ctx: IExecuteFunctions): ErasureOperation {
 	return found;
 }
 
-function rawIdOf(ctx: IExecuteFunctions, operation: ErasureOperation, itemIndex: number): unknown {
-	try {
-		return ctx.getNodeParameter(operation.idParameter, itemIndex, '');
-	} catch {
-		return null;
-	}
-}
-
+/** Reads one item's parameters, each once, and decides what to do for it. */
 function planItem(
 	ctx: IExecuteFunctions,
 	operation: ErasureOperation,
 	itemIndex: number,
-	urlOf: (path: readonly string[]) => string,
+	client: Twin24Client,
 ): ItemPlan {
+	let rawId: unknown = null;
 	try {
-		const id = readId(ctx, itemIndex, operation.idParameter, operation.idLabel);
-		const request = operation.buildRequest.call(ctx, itemIndex, id);
+		rawId = ctx.getNodeParameter(operation.idParameter, itemIndex, '');
+		const id = readId(ctx, itemIndex, operation, rawId);
+		const { path, method, body, recordDeleted } = operation.buildRequest.call(ctx, itemIndex, id);
 		const options = itemOptions(ctx, itemIndex);
-		const planned = { id, method: request.method, url: urlOf(request.path), body: request.body };
-		if (options.dryRun === true) return { kind: 'dryRun', ...planned };
+		const request = { method, url: client.url(path), body };
+		if (options.dryRun === true) return { kind: 'dryRun', id, request };
 		return {
 			kind: 'send',
-			...planned,
-			recordDeleted: request.recordDeleted,
+			id,
+			request,
+			recordDeleted,
 			ignoreNotFound: options.ignoreNotFound === true,
 		};
 	} catch (error) {
@@ -111,136 +114,289 @@ function planItem(
 			error instanceof NodeOperationError
 				? error
 				: new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
-		return { kind: 'refused', error: refusal, rawId: rawIdOf(ctx, operation, itemIndex) };
+		return { kind: 'refused', error: refusal, rawId };
 	}
 }
 
+/** One request per distinct erasure: the same method, URL and body is the same erasure. */
+function requestKey(request: PlannedRequest): string {
+	return `${request.method} ${request.url} ${JSON.stringify(request.body ?? null)}`;
+}
+
+/** Nothing was confirmed for an item that failed, was refused, was a dry run or was not sent. */
+const NOT_CONFIRMED = { confirmedAt: null };
+
 /**
- * Runs `task` for indexes 0..count-1, at most `concurrency` at a time, starting them in order.
- * Once `stopped()` is true no new task starts; those in flight finish.
+ * One execution of the node over its input items: each item is read when its turn comes, so
+ * sending starts at once; at most Concurrency requests are in flight; each item gets one result,
+ * in input order, with `pairedItem`.
  */
-async function forEachConcurrently(
-	count: number,
-	concurrency: number,
-	stopped: () => boolean,
-	task: (index: number) => Promise<void>,
-): Promise<void> {
-	let next = 0;
-	const worker = async () => {
-		while (next < count && !stopped()) await task(next++);
-	};
-	await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-}
+class ErasureRun {
+	private readonly results: Array<INodeExecutionData | undefined>;
+	/** The first item that asked for each distinct erasure; later ones share its result. */
+	private readonly firstItemOfRequest = new Map<string, number>();
+	private readonly repeatsWaiting = new Map<number, number[]>();
+	/** The request in flight for an ID, so that two different erasures of one ID never race. */
+	private readonly inFlightById = new Map<string, Promise<unknown>>();
+	private readonly failed = new Set<number>();
+	/** Items with no result yet (stopped, or a repeat waiting for its first item), and their IDs. */
+	private readonly unfinished = new Map<number, { id: string; attempts: number }>();
+	private firstFailure: NodeApiError | NodeOperationError | undefined;
+	private nextItem = 0;
+	private lastYieldAt = Date.now();
 
-type Results = Array<INodeExecutionData | undefined>;
+	constructor(
+		private readonly ctx: IExecuteFunctions,
+		private readonly operation: ErasureOperation,
+		private readonly client: Twin24Client,
+		private readonly settings: RunSettings,
+		private readonly continueOnFail: boolean,
+		private readonly itemCount: number,
+	) {
+		this.results = new Array<INodeExecutionData | undefined>(itemCount);
+	}
 
-/** Output for the items decided before sending: refused IDs and dry runs. */
-function resultsBeforeSending(plans: ItemPlan[], idOutput: (id: unknown) => IDataObject): Results {
-	return plans.map((plan, itemIndex) => {
-		const pairedItem = { item: itemIndex };
-		if (plan.kind === 'refused') {
-			return {
-				json: { success: false, ...idOutput(plan.rawId), error: plan.error.message },
-				pairedItem,
-			};
+	async run(): Promise<INodeExecutionData[]> {
+		const workers = Math.min(this.settings.concurrency, this.itemCount);
+		await Promise.all(Array.from({ length: workers }, async () => await this.work()));
+		this.ctx.logger.debug('Twin24: run finished', {
+			items: this.itemCount,
+			failed: this.failed.size,
+			...this.client.stats,
+		});
+		if (this.client.cancelled) return this.resultsAfterCancel();
+		if (this.firstFailure !== undefined) throw this.stoppedRunError(this.firstFailure);
+		return this.results.filter((item): item is INodeExecutionData => item !== undefined);
+	}
+
+	private get halted(): boolean {
+		return this.firstFailure !== undefined || this.client.cancelled;
+	}
+
+	private async work(): Promise<void> {
+		for (
+			let item = this.nextItem++;
+			item < this.itemCount && !this.halted;
+			item = this.nextItem++
+		) {
+			await this.handle(item);
+			await this.yieldToEventLoop();
 		}
+	}
+
+	/** Items that need no request (dry runs, refusals, repeats) must not hold the event loop. */
+	private async yieldToEventLoop(): Promise<void> {
+		if (Date.now() - this.lastYieldAt < YIELD_EVERY_MS) return;
+		await sleep(0);
+		this.lastYieldAt = Date.now();
+	}
+
+	private async handle(itemIndex: number): Promise<void> {
+		const plan = planItem(this.ctx, this.operation, itemIndex, this.client);
+		if (plan.kind === 'refused') return this.refuse(itemIndex, plan.error, plan.rawId);
 		if (plan.kind === 'dryRun') {
-			const request = { method: plan.method, url: plan.url, body: plan.body ?? null };
-			return { json: { success: false, ...idOutput(plan.id), dryRun: true, request }, pairedItem };
+			const { method, url, body } = plan.request;
+			const request = { method, url, body: body ?? null };
+			const dryRun = { success: false, ...this.idOutput(plan.id), dryRun: true, request };
+			return this.record(itemIndex, { ...dryRun, ...NOT_CONFIRMED, attempts: 0 });
 		}
-		return undefined;
-	});
+		const key = requestKey(plan.request);
+		const firstItem = this.firstItemOfRequest.get(key);
+		if (firstItem !== undefined) return this.repeat(itemIndex, firstItem, plan.id);
+		this.firstItemOfRequest.set(key, itemIndex);
+		await this.send(itemIndex, plan);
+	}
+
+	private async send(itemIndex: number, plan: Extract<ItemPlan, { kind: 'send' }>): Promise<void> {
+		for (
+			let earlier = this.inFlightById.get(plan.id);
+			earlier;
+			earlier = this.inFlightById.get(plan.id)
+		) {
+			await earlier;
+		}
+		const sending = this.client.send(plan.request, itemIndex);
+		this.inFlightById.set(plan.id, sending);
+		const result = await sending;
+		this.inFlightById.delete(plan.id);
+		this.settle(itemIndex, plan, result);
+	}
+
+	private settle(
+		itemIndex: number,
+		plan: Extract<ItemPlan, { kind: 'send' }>,
+		result: SendResult,
+	): void {
+		const id = this.idOutput(plan.id);
+		if (result.outcome === 'done') {
+			const { confirmedAt, attempts } = result;
+			const done = { recordDeleted: plan.recordDeleted, confirmedAt, attempts };
+			return this.record(itemIndex, { success: true, ...id, ...done });
+		}
+		if (result.outcome === 'notFound' && result.answerLost) {
+			const { confirmedAt, attempts } = result;
+			const done = { recordDeleted: plan.recordDeleted, answerLost: true, confirmedAt, attempts };
+			return this.record(itemIndex, { success: true, ...id, ...done });
+		}
+		if (result.outcome === 'notFound' && plan.ignoreNotFound) {
+			const { confirmedAt, attempts } = result;
+			const notFound = { recordDeleted: false, notFound: true, confirmedAt, attempts };
+			return this.record(itemIndex, { success: true, ...id, ...notFound });
+		}
+		const { failure, attempts, retries } = result;
+		if (failure.kind === 'notSent' || failure.kind === 'cancelled') {
+			this.unfinished.set(itemIndex, { id: plan.id, attempts });
+			return;
+		}
+		this.fail(itemIndex, plan.id, failure, attempts, retries);
+	}
+
+	private fail(
+		itemIndex: number,
+		id: string,
+		failure: Failure,
+		attempts: number,
+		retries: number,
+	): void {
+		this.failed.add(itemIndex);
+		const what = `${this.operation.action} "${id}"`;
+		const context = { what, itemIndex, retries };
+		const error = toNodeError(this.ctx.getNode(), failure, context, this.settings.timeoutMs);
+		if (!this.continueOnFail) return this.stopAt(error);
+		const statusCode = 'statusCode' in failure ? { statusCode: failure.statusCode } : {};
+		const failed = { success: false, ...this.idOutput(id), error: error.message, ...statusCode };
+		this.record(itemIndex, { ...failed, ...NOT_CONFIRMED, attempts });
+	}
+
+	private refuse(itemIndex: number, error: NodeOperationError, rawId: unknown): void {
+		this.failed.add(itemIndex);
+		if (!this.continueOnFail) return this.stopAt(error);
+		const refused = { success: false, ...this.idOutput(rawId), error: error.message };
+		this.record(itemIndex, { ...refused, ...NOT_CONFIRMED, attempts: 0 });
+	}
+
+	/** Without Continue On Fail the first failure ends the run: nothing new is sent. */
+	private stopAt(error: NodeApiError | NodeOperationError): void {
+		this.firstFailure ??= error;
+		this.client.stop();
+	}
+
+	/** A repeat of an erasure asked for by an earlier item gets that item's result. */
+	private repeat(itemIndex: number, firstItem: number, id: string): void {
+		const first = this.results[firstItem];
+		if (first !== undefined) {
+			this.record(itemIndex, {
+				...first.json,
+				...this.idOutput(id),
+				repeatOf: firstItem,
+				attempts: 0,
+			});
+			return;
+		}
+		const waiting = this.repeatsWaiting.get(firstItem) ?? [];
+		waiting.push(itemIndex);
+		this.repeatsWaiting.set(firstItem, waiting);
+		// Should the run stop before the first item is done, this one is reported with its ID.
+		this.unfinished.set(itemIndex, { id, attempts: 0 });
+	}
+
+	private record(itemIndex: number, json: IDataObject): void {
+		this.results[itemIndex] = { json, pairedItem: { item: itemIndex } };
+		const repeats = this.repeatsWaiting.get(itemIndex);
+		if (repeats === undefined) return;
+		this.repeatsWaiting.delete(itemIndex);
+		const id = json[this.operation.idParameter];
+		for (const repeat of repeats) this.repeat(repeat, itemIndex, id as string);
+	}
+
+	private idOutput(id: unknown): IDataObject {
+		return { [this.operation.idParameter]: id as IDataObject[string] };
+	}
+
+	/**
+	 * After Stop (or the workflow timeout) every item still gets an answer; items not read yet
+	 * have no ID to show. n8n may already have saved the execution, so the log says it too.
+	 */
+	private resultsAfterCancel(): INodeExecutionData[] {
+		const unsent = [...this.results.keys()].filter((index) => this.results[index] === undefined);
+		for (const itemIndex of unsent) {
+			const { id, attempts } = this.unfinished.get(itemIndex) ?? { id: null, attempts: 0 };
+			const error =
+				attempts === 0
+					? `Not sent: the execution was stopped before this item's request went out (item ${itemIndex})`
+					: `Not confirmed: the execution was stopped before Twin24 answered, so it may have carried the erasure out. Run this item again with Ignore Not Found (item ${itemIndex})`;
+			const notDone = { success: false, ...this.idOutput(id), error, cancelled: true };
+			this.record(itemIndex, { ...notDone, ...NOT_CONFIRMED, attempts });
+		}
+		const done = this.results.filter((item) => item?.json.success === true).length;
+		this.ctx.logger.warn(
+			`Twin24: the execution was stopped; ${done} of ${this.itemCount} items were done, ${unsent.length} not sent` +
+				(unsent.length > 0 ? ` (the first is item ${unsent[0]})` : ''),
+		);
+		return this.results as INodeExecutionData[];
+	}
+
+	/** The error thrown when a run stops at its first failure, saying where to resume. */
+	private stoppedRunError(
+		first: NodeApiError | NodeOperationError,
+	): NodeApiError | NodeOperationError {
+		const done = this.results.filter((item) => item?.json.success === true).length;
+		const notSent = [...this.results.keys()].filter(
+			(index) => this.results[index] === undefined && !this.failed.has(index),
+		);
+		const resume =
+			notSent.length > 0
+				? `Not sent: ${notSent.length} (the first is item ${notSent[0]}).`
+				: 'Not sent: 0.';
+		first.description =
+			`${first.description ?? ''} Stopped at this failure: ${done} of ${this.itemCount} items were done, ${this.failed.size} failed. ${resume} ` +
+			'Turn on Continue On Fail (Settings) to get a result for every item instead.';
+		return first;
+	}
 }
 
-/** The error thrown when a run stops at its first failure, saying where to resume. */
-function stoppedRunError(
-	first: NodeApiError,
-	results: Results,
-	plans: ItemPlan[],
-	failed: Set<number>,
-): NodeApiError {
-	const done = results.filter((item) => item?.json.success === true).length;
-	const notSent = plans.flatMap((plan, index) =>
-		plan.kind === 'send' && results[index] === undefined && !failed.has(index) ? [index] : [],
-	);
-	const resume =
-		notSent.length > 0
-			? `Not sent: ${notSent.length} (the first is item ${notSent[0]}).`
-			: 'Not sent: 0.';
-	first.description =
-		`${first.description ?? ''} Stopped at this failure: ${done} of ${plans.length} items were done, ${failed.size} failed. ${resume} ` +
-		'Turn on Continue On Fail (Settings) to get a result for every item instead.';
-	return first;
+/** With Continue On Fail, a credential the node cannot use fails every item, and sends nothing. */
+function everyItemFailed(
+	ctx: IExecuteFunctions,
+	operation: ErasureOperation,
+	error: Error,
+): INodeExecutionData[] {
+	const rawIdOf = (itemIndex: number): IDataObject[string] => {
+		try {
+			return ctx.getNodeParameter(operation.idParameter, itemIndex, '') as IDataObject[string];
+		} catch {
+			return null;
+		}
+	};
+	return ctx.getInputData().map((_, itemIndex) => ({
+		json: {
+			success: false,
+			[operation.idParameter]: rawIdOf(itemIndex),
+			error: `${error.message} (item ${itemIndex})`,
+			...NOT_CONFIRMED,
+			attempts: 0,
+		},
+		pairedItem: { item: itemIndex },
+	}));
 }
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const operation = operationFor(this);
-	const settings = batchSettings(this);
+	const settings = runSettings(this);
 	const continueOnFail = this.continueOnFail();
-	const client = await Twin24Client.open(this, settings);
-	const plans = this.getInputData().map((_, itemIndex) =>
-		planItem(this, operation, itemIndex, (path) => client.url(path)),
-	);
-	const firstRefused = plans.find((plan) => plan.kind === 'refused');
-	if (firstRefused !== undefined && !continueOnFail) throw firstRefused.error;
-
-	const idOutput = (id: unknown): IDataObject => ({
-		[operation.idParameter]: id as IDataObject[string],
-	});
-	const results = resultsBeforeSending(plans, idOutput);
-	const failed = new Set<number>();
-	let firstFailure: NodeApiError | undefined;
-
-	await forEachConcurrently(
-		plans.length,
-		settings.concurrency,
-		() => firstFailure !== undefined,
-		async (itemIndex) => {
-			const plan = plans[itemIndex];
-			if (plan.kind !== 'send') return;
-			const outcome = await client.send(plan, itemIndex);
-			const pairedItem = { item: itemIndex };
-			if (outcome.ok || (plan.ignoreNotFound && isNotFound(outcome.failure))) {
-				const notFound = outcome.ok ? {} : { notFound: true };
-				const recordDeleted = outcome.ok && plan.recordDeleted;
-				results[itemIndex] = {
-					json: { success: true, ...idOutput(plan.id), recordDeleted, ...notFound },
-					pairedItem,
-				};
-				return;
-			}
-			if (outcome.failure.kind === 'notSent') return;
-			failed.add(itemIndex);
-			const what = `${operation.action} "${plan.id}"`;
-			const error = toNodeError(
-				this.getNode(),
-				outcome.failure,
-				{ what, itemIndex, retries: outcome.retries },
-				settings.timeoutMs,
-			);
-			if (!continueOnFail) {
-				firstFailure ??= error;
-				client.stop();
-				return;
-			}
-			const statusCode =
-				'statusCode' in outcome.failure ? { statusCode: outcome.failure.statusCode } : {};
-			results[itemIndex] = {
-				json: { success: false, ...idOutput(plan.id), error: error.message, ...statusCode },
-				pairedItem,
-			};
-		},
-	);
-
-	this.logger.debug('Twin24: run finished', {
-		items: plans.length,
-		failed: failed.size,
-		...client.stats,
-	});
-	if (firstFailure !== undefined) throw stoppedRunError(firstFailure, results, plans, failed);
-	return [results.filter((item): item is INodeExecutionData => item !== undefined)];
-}
-
-function isNotFound(failure: Failure): boolean {
-	return failure.kind === 'http' && failure.statusCode === 404;
+	const itemCount = this.getInputData().length;
+	let client: Twin24Client;
+	try {
+		client = await Twin24Client.open(this, settings);
+	} catch (error) {
+		if (continueOnFail) return [everyItemFailed(this, operation, error as Error)];
+		// A NodeOperationError (a credential problem found by the transport) comes back as it is.
+		throw new NodeOperationError(this.getNode(), error as Error);
+	}
+	try {
+		const run = new ErasureRun(this, operation, client, settings, continueOnFail, itemCount);
+		return [await run.run()];
+	} finally {
+		client.close();
+	}
 }

@@ -1,7 +1,7 @@
 import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
-import { Twin24LoginError } from '../../../credentials/Twin24Api.credentials';
+import { Twin24LoginError } from '../protocol';
 
 /**
  * Turning what went wrong into what the user reads: a Failure holds only what the node may
@@ -13,10 +13,14 @@ export type Failure =
 	| { kind: 'http'; statusCode: number; apiMessage?: string; location?: string }
 	| { kind: 'network'; code: string }
 	| { kind: 'timeout' }
-	| { kind: 'login'; message: string }
+	| { kind: 'login'; message: string; retryAfterMs?: number }
 	| { kind: 'tokenRefused'; statusCode: number; apiMessage?: string }
+	/** Twin24 asked for a wait (Retry-After) longer than the node may wait; nothing is sent before it ends. */
+	| { kind: 'waitTooLong'; statusCode: number; waitMs: number; maxWaitMs: number; resumeAt: string }
 	/** The run stopped at another item's failure before this request went out. */
-	| { kind: 'notSent' };
+	| { kind: 'notSent' }
+	/** The execution was cancelled (Stop, or the workflow timeout) before this request went out. */
+	| { kind: 'cancelled' };
 
 const RETRYABLE_NETWORK_CODES = new Set([
 	'ECONNRESET',
@@ -31,6 +35,35 @@ const RETRYABLE_NETWORK_CODES = new Set([
 	'UND_ERR_SOCKET',
 ]);
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
+
+/** Failures that prove the request never reached Twin24: no connection was made. */
+const NEVER_REACHED_NETWORK_CODES = new Set([
+	'ECONNREFUSED',
+	'EAI_AGAIN',
+	'ENOTFOUND',
+	'EHOSTUNREACH',
+	'ENETUNREACH',
+]);
+/** Answers after which Twin24 may still have carried the request out (a gateway or server broke down mid-way). */
+const MAYBE_APPLIED_STATUSES = new Set([500, 502, 504]);
+
+/**
+ * Whether a failed attempt may have reached Twin24 and been carried out although its answer was
+ * lost: a timeout, a connection dropped after the request went out, or a gateway error. A 404
+ * answering the retry of such an attempt then means "done", not "unknown ID".
+ */
+export function mayHaveBeenCarriedOut(failure: Failure): boolean {
+	switch (failure.kind) {
+		case 'timeout':
+			return true;
+		case 'network':
+			return !NEVER_REACHED_NETWORK_CODES.has(failure.code);
+		case 'http':
+			return MAYBE_APPLIED_STATUSES.has(failure.statusCode);
+		default:
+			return false;
+	}
+}
 
 function errorChain(error: unknown): unknown[] {
 	const chain: unknown[] = [];
@@ -47,11 +80,10 @@ export function failureOfThrown(error: unknown): { failure: Failure; retryable: 
 	const loginError = chain.find(
 		(link): link is Twin24LoginError => link instanceof Twin24LoginError,
 	);
-	if (loginError)
-		return {
-			failure: { kind: 'login', message: loginError.message },
-			retryable: loginError.retryable,
-		};
+	if (loginError) {
+		const { message, retryable, retryAfterMs } = loginError;
+		return { failure: { kind: 'login', message, retryAfterMs }, retryable };
+	}
 	const code = chain
 		.map((link) => (link as { code?: unknown }).code)
 		.find((value): value is string => typeof value === 'string' && /^[A-Z_]+$/.test(value));
@@ -85,9 +117,17 @@ export function describeFailure(failure: Failure): string {
 			return 'Twin24 did not answer in time';
 		case 'login':
 			return failure.message;
+		case 'waitTooLong':
+			return `HTTP ${failure.statusCode} – Twin24 asks to wait ${seconds(failure.waitMs)} s, until ${failure.resumeAt}, longer than Max Wait (${seconds(failure.maxWaitMs)} s)`;
 		case 'notSent':
 			return 'not sent, because the run stopped at an earlier failure';
+		case 'cancelled':
+			return 'not sent, because the execution was stopped';
 	}
+}
+
+function seconds(milliseconds: number): number {
+	return Math.ceil(milliseconds / 1000);
 }
 
 const STATUS_HINTS: Record<number, string> = {
@@ -108,6 +148,10 @@ function hintFor(failure: Failure, timeoutMs: number): string {
 			return 'The Twin24 login failed; nothing was erased for this item.';
 		case 'notSent':
 			return 'Nothing was sent for this item. Run it again once the earlier failure is fixed.';
+		case 'cancelled':
+			return 'Nothing was sent for this item. Run it again (with the option Ignore Not Found on, so that the items already done count as done).';
+		case 'waitTooLong':
+			return `Nothing was sent for this item, and nothing is sent to Twin24 before ${failure.resumeAt}. Run it again after that time, or raise the option Max Wait.`;
 		case 'timeout':
 			return `No answer within ${timeoutMs} ms, even after retries. Try again later, or raise the Timeout option.`;
 		case 'network':
@@ -139,13 +183,12 @@ export function toNodeError(
 	context: FailureContext,
 	timeoutMs: number,
 ): NodeApiError {
-	const statusCode =
-		failure.kind === 'http' || failure.kind === 'tokenRefused' ? failure.statusCode : undefined;
+	const statusCode = 'statusCode' in failure ? failure.statusCode : undefined;
 	const retried =
 		context.retries > 0
 			? ` (after ${context.retries} ${context.retries === 1 ? 'retry' : 'retries'})`
 			: '';
-	const message = `Could not ${context.what} (item ${context.itemIndex}): ${describeFailure(failure)}${retried}`;
+	const message = `Could not ${context.what}: ${describeFailure(failure)}${retried} (item ${context.itemIndex})`;
 	const cause: JsonObject = {
 		message: describeFailure(failure),
 		httpCode: statusCode === undefined ? null : String(statusCode),

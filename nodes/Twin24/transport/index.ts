@@ -4,38 +4,39 @@ import type {
 	IHttpRequestMethods,
 	JsonObject,
 } from 'n8n-workflow';
-import { NodeOperationError, sleep } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
+import type { BaseUrlCheck } from '../protocol';
 import {
 	CREDENTIAL_TYPE,
-	SESSION_TOKEN_PROPERTY,
-	bearerTokenOf,
-} from '../../../credentials/Twin24Api.credentials';
-import type { Failure } from './errors';
-import { describeFailure, failureOfThrown } from './errors';
-import { Pacer } from './pacer';
-import type { BaseUrlCheck } from './protocol';
-import {
 	DEFAULT_CIS_BASE_URL,
 	DEFAULT_IAM_BASE_URL,
+	SESSION_TOKEN_PROPERTY,
 	apiMessageOf,
+	bearerTokenOf,
 	checkBaseUrl,
 	joinUrl,
+	parseRetryAfter,
 	redact,
 	secretsOf,
-} from './protocol';
+} from '../protocol';
+import type { Failure } from './errors';
+import { describeFailure, failureOfThrown, mayHaveBeenCarriedOut } from './errors';
+import type { Pacer } from './pacer';
+import { acquirePacer, pause } from './pacer';
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 10000;
-const RETRY_AFTER_CAP_MS = 60000;
 /** Error bodies are read up to this size; the rest is dropped unread. */
 const MAX_BODY_BYTES = 64 * 1024;
 
 export interface TransportSettings {
 	maxRetries: number;
 	timeoutMs: number;
+	/** The longest wait the node accepts from a Retry-After before it fails the items instead. */
+	maxWaitMs: number;
 }
 
 export interface PlannedRequest {
@@ -44,22 +45,33 @@ export interface PlannedRequest {
 	body?: JsonObject;
 }
 
-export type SendResult = { ok: true } | { ok: false; failure: Failure; retries: number };
+/** What became of one request, as far as Twin24 said. `attempts` counts the requests sent. */
+export type SendResult =
+	| { outcome: 'done'; confirmedAt: string; attempts: number }
+	/**
+	 * Twin24 answered 404. `answerLost`: an earlier attempt may have been carried out and its
+	 * answer lost, so the 404 is most likely this run's own erasure.
+	 */
+	| {
+			outcome: 'notFound';
+			confirmedAt: string;
+			attempts: number;
+			answerLost: boolean;
+			failure: Failure;
+			retries: number;
+	  }
+	| { outcome: 'failed'; failure: Failure; attempts: number; retries: number };
 
 /** The response body as the HTTP client hands it over with `encoding: 'stream'`. */
 interface ResponseStream extends AsyncIterable<unknown> {
 	destroy(): void;
 }
 
+type Headers = Readonly<Record<string, unknown>>;
+
 type Attempt =
-	| { kind: 'success' }
-	| {
-			kind: 'response';
-			statusCode: number;
-			retryAfter?: string;
-			location?: string;
-			apiMessage?: string;
-	  }
+	| { kind: 'success'; headers: Headers }
+	| { kind: 'response'; statusCode: number; headers: Headers; apiMessage?: string }
 	| { kind: 'error'; failure: Failure; retryable: boolean };
 
 export interface TransportStats {
@@ -69,6 +81,14 @@ export interface TransportStats {
 }
 
 type BodyRead = { ok: true; text: string } | { ok: false; failure: Failure; retryable: boolean };
+
+/** What one item's request went through so far. */
+interface Tally {
+	attempts: number;
+	retries: number;
+	/** An attempt failed in a way that Twin24 may still have carried it out. */
+	mayHaveBeenCarriedOut: boolean;
+}
 
 /**
  * Reads at most MAX_BODY_BYTES of a response body and drops the rest unread, so that a huge or
@@ -98,26 +118,15 @@ async function readCapped(stream: ResponseStream, deadline: AbortSignal): Promis
 	return { ok: true, text: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8') };
 }
 
-function headerValue(headers: Record<string, unknown>, name: string): string | undefined {
-	const value = headers[name];
-	return typeof value === 'string' ? value : undefined;
-}
-
-/** Retry-After as milliseconds to wait: delta-seconds or an HTTP date, capped. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-	if (value === undefined || value.trim() === '') return undefined;
-	const trimmed = value.trim();
-	const milliseconds = /^\d+(\.\d+)?$/.test(trimmed)
-		? Number(trimmed) * 1000
-		: Date.parse(trimmed) - now;
-	if (Number.isNaN(milliseconds)) return undefined;
-	return Math.min(Math.max(0, milliseconds), RETRY_AFTER_CAP_MS);
-}
-
 /** Exponential backoff with jitter: half of the step is fixed, half random. */
 function backoffMs(retry: number): number {
 	const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry);
 	return step / 2 + Math.random() * (step / 2);
+}
+
+function waitTooLong(statusCode: number, waitMs: number, maxWaitMs: number): Failure {
+	const resumeAt = new Date(Date.now() + waitMs).toISOString();
+	return { kind: 'waitTooLong', statusCode, waitMs, maxWaitMs, resumeAt };
 }
 
 function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
@@ -127,15 +136,27 @@ function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
 	});
 }
 
+/** The execution's cancel signal (Stop, workflow timeout), on n8n versions that have one. */
+function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined {
+	const withSignal = ctx as Partial<Pick<IExecuteFunctions, 'getExecutionCancelSignal'>>;
+	return typeof withSignal.getExecutionCancelSignal === 'function'
+		? withSignal.getExecutionCancelSignal.call(ctx)
+		: undefined;
+}
+
 /**
  * The bearer token of one run. Each request is sent with its own copy of the credential data,
  * so a token cleared by one request never empties the header of another in flight. In login
  * mode the request that finds no token logs in (through the credential's preAuthentication)
- * while the others wait and then share the new token, or share the failed login's error.
+ * while the others wait and then share the new token. Failed logins are counted for the run:
+ * after Max Retries + 1 of them, or one that cannot succeed, every request fails with the login's
+ * own message; between them the next login waits for the IAM's Retry-After, or a backoff.
  */
 class TokenSession {
-	/** The login in progress; settles with its failed attempt, or undefined once it succeeded. */
-	private refreshing: Promise<Attempt | undefined> | undefined;
+	/** The login in progress, if any. */
+	private refreshing: Promise<void> | undefined;
+	private failedLogins = 0;
+	private loginNotBefore = 0;
 
 	/** Set when no request can succeed any more: a refused token or a failed login. */
 	fatal: Failure | undefined;
@@ -143,6 +164,7 @@ class TokenSession {
 	constructor(
 		private readonly shared: ICredentialDataDecryptedObject,
 		readonly loginMode: boolean,
+		private readonly settings: TransportSettings,
 	) {}
 
 	/** Forgets `tokenUsed` unless another request has already replaced it. */
@@ -152,51 +174,94 @@ class TokenSession {
 		}
 	}
 
-	/** Runs one attempt with a copy of the credentials; tells which token it was sent with. */
+	/**
+	 * Runs one attempt with a copy of the credentials; tells which token it was sent with.
+	 * Undefined when `halt` aborted while waiting for the next login.
+	 */
 	async send(
 		attempt: (credentials: ICredentialDataDecryptedObject) => Promise<Attempt>,
-	): Promise<{ attempt: Attempt; tokenUsed: string }> {
-		while (this.refreshing) {
-			const failedLogin = await this.refreshing;
-			if (failedLogin) return { attempt: failedLogin, tokenUsed: '' };
+		halt: AbortSignal,
+	): Promise<{ attempt: Attempt; tokenUsed: string } | undefined> {
+		for (;;) {
+			if (this.fatal)
+				return { attempt: { kind: 'error', failure: this.fatal, retryable: false }, tokenUsed: '' };
+			if (this.refreshing) {
+				await this.refreshing;
+				continue;
+			}
+			const credentials = { ...this.shared };
+			const loggingIn = this.loginMode && bearerTokenOf(credentials) === '';
+			if (loggingIn && this.loginNotBefore > Date.now()) {
+				await pause(this.loginNotBefore - Date.now(), halt);
+				if (halt.aborted) return undefined;
+				continue;
+			}
+			const sending = attempt(credentials);
+			if (loggingIn) {
+				const login = this.followLogin(sending, credentials);
+				this.refreshing = login.then(() => undefined);
+				const loginFailed = await login;
+				this.refreshing = undefined;
+				if (loginFailed) continue;
+			}
+			return { attempt: await sending, tokenUsed: bearerTokenOf(credentials) };
 		}
-		const credentials = { ...this.shared };
-		const sending = attempt(credentials);
-		if (this.loginMode && bearerTokenOf(credentials) === '') this.shareLogin(sending, credentials);
-		return { attempt: await sending, tokenUsed: bearerTokenOf(credentials) };
 	}
 
-	private shareLogin(sending: Promise<Attempt>, credentials: ICredentialDataDecryptedObject): void {
-		const settled = sending.then((attempt) => {
-			if (attempt.kind === 'error' && attempt.failure.kind === 'login') return attempt;
+	/** Keeps the token a login fetched, or counts the failed login; true when it failed. */
+	private async followLogin(
+		sending: Promise<Attempt>,
+		credentials: ICredentialDataDecryptedObject,
+	): Promise<boolean> {
+		const attempt = await sending;
+		if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') {
 			const token = credentials[SESSION_TOKEN_PROPERTY];
 			if (typeof token === 'string' && token !== '') this.shared[SESSION_TOKEN_PROPERTY] = token;
-			return undefined;
-		});
-		this.refreshing = settled;
-		void settled.then(() => {
-			if (this.refreshing === settled) this.refreshing = undefined;
-		});
+			this.failedLogins = 0;
+			return false;
+		}
+		const { failure } = attempt;
+		this.failedLogins++;
+		const waitMs = failure.retryAfterMs ?? backoffMs(this.failedLogins - 1);
+		if (!attempt.retryable || this.failedLogins > this.settings.maxRetries) {
+			const tries =
+				this.failedLogins === 1 ? '1 login attempt' : `${this.failedLogins} login attempts`;
+			this.fatal ??= { ...failure, message: `${failure.message} (${tries})` };
+		} else if (waitMs > this.settings.maxWaitMs) {
+			const resumeAt = new Date(Date.now() + waitMs).toISOString();
+			const wait = `Twin24 asks to wait ${Math.ceil(waitMs / 1000)} s before the next login (until ${resumeAt}), longer than Max Wait (${this.settings.maxWaitMs / 1000} s).`;
+			this.fatal ??= { ...failure, message: `${failure.message} ${wait}` };
+		} else {
+			this.loginNotBefore = Date.now() + waitMs;
+		}
+		return true;
 	}
 }
 
 /**
- * Everything that crosses the network: URLs, authentication, retries, pacing and turning what
- * came back into a Failure. One client serves one execution of the node.
+ * Everything that crosses the network: URLs, authentication, retries, pacing, cancellation and
+ * turning what came back into a Failure. One client serves one execution of the node; the pace
+ * is shared by every execution in this process that uses the same account.
  */
 export class Twin24Client {
 	readonly stats: TransportStats = { requests: 0, retries: 0, rateLimited: 0 };
 
-	private readonly pacer = new Pacer();
+	/** Aborted by stop() or by the execution's cancel signal: no request starts after it. */
+	private readonly halt = new AbortController();
 
-	private stopped = false;
+	private readonly haltOnCancel = () => this.halt.abort();
 
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
 		private readonly session: TokenSession,
 		private readonly settings: TransportSettings,
 		readonly cisBaseUrl: string,
-	) {}
+		private readonly pace: { pacer: Pacer; release(): void },
+		private readonly cancelSignal: AbortSignal | undefined,
+	) {
+		if (cancelSignal?.aborted) this.halt.abort();
+		cancelSignal?.addEventListener('abort', this.haltOnCancel, { once: true });
+	}
 
 	/** Reads and checks the credential; throws a clear error before anything is sent. */
 	static async open(ctx: IExecuteFunctions, settings: TransportSettings): Promise<Twin24Client> {
@@ -212,38 +277,65 @@ export class Twin24Client {
 				checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL),
 			);
 		}
-		const session = new TokenSession(credentials, loginMode);
 		if (!loginMode && bearerTokenOf(credentials) === '') {
 			throw new NodeOperationError(ctx.getNode(), 'The Twin24 credential has no access token', {
 				description: 'Nothing was sent. Paste an access token into the Twin24 credential.',
 			});
 		}
-		return new Twin24Client(ctx, session, settings, cisBaseUrl);
+		const session = new TokenSession(credentials, loginMode, settings);
+		const credentialId = ctx.getNode().credentials?.[CREDENTIAL_TYPE]?.id ?? '';
+		const pace = acquirePacer(`${credentialId} ${cisBaseUrl}`);
+		return new Twin24Client(ctx, session, settings, cisBaseUrl, pace, executionCancelSignal(ctx));
 	}
 
 	url(path: readonly string[]): string {
 		return joinUrl(this.cisBaseUrl, path);
 	}
 
+	/** Whether the execution was cancelled (Stop, workflow timeout). */
+	get cancelled(): boolean {
+		return this.cancelSignal?.aborted === true;
+	}
+
 	/** Stops the run: requests not yet sent are not sent; those in flight finish. */
 	stop(): void {
-		this.stopped = true;
+		this.halt.abort();
+	}
+
+	/** Lets go of the shared pace and the cancel signal; the client sends nothing afterwards. */
+	close(): void {
+		this.halt.abort();
+		this.cancelSignal?.removeEventListener('abort', this.haltOnCancel);
+		this.pace.release();
+	}
+
+	private get pacer(): Pacer {
+		return this.pace.pacer;
 	}
 
 	/** Sends one request, retrying only this request, and only where that is safe. */
 	async send(request: PlannedRequest, itemIndex: number): Promise<SendResult> {
-		let retries = 0;
+		const tally: Tally = { attempts: 0, retries: 0, mayHaveBeenCarriedOut: false };
+		const failed = (failure: Failure): SendResult => ({ outcome: 'failed', failure, ...tally });
 		let loggedInAgain = false;
 		for (;;) {
-			if (this.session.fatal) return { ok: false, failure: this.session.fatal, retries };
-			const sentAt = await this.pacer.waitForTurn();
-			if (this.stopped) return { ok: false, failure: { kind: 'notSent' }, retries };
-			const { attempt, tokenUsed } = await this.session.send(
+			const turn = await this.turn();
+			if (typeof turn !== 'number') return failed(turn);
+			const sent = await this.session.send(
 				async (credentials) => await this.attempt(request, credentials),
+				this.halt.signal,
 			);
+			if (sent === undefined) return failed(this.haltFailure());
+			const { attempt, tokenUsed } = sent;
+			if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') tally.attempts++;
+			// n8n aborts the requests in flight when the execution is cancelled.
+			if (attempt.kind === 'error' && this.cancelled) return failed({ kind: 'cancelled' });
 			if (attempt.kind === 'success') {
-				this.pacer.onSuccess(sentAt);
-				return { ok: true };
+				this.pacer.onSuccess(turn, attempt.headers);
+				return { outcome: 'done', confirmedAt: new Date().toISOString(), attempts: tally.attempts };
+			}
+			if (attempt.kind === 'response' && attempt.statusCode !== 429) {
+				this.pacer.onSuccess(turn, attempt.headers);
 			}
 			if (attempt.kind === 'response' && attempt.statusCode === 401) {
 				if (this.session.loginMode && !loggedInAgain) {
@@ -256,21 +348,51 @@ export class Twin24Client {
 					statusCode: 401,
 					apiMessage: attempt.apiMessage,
 				};
-				return { ok: false, failure: this.session.fatal, retries };
+				return failed(this.session.fatal);
 			}
-			const { failure, waitMs } = this.judge(attempt, retries, sentAt);
-			if (waitMs === undefined || retries >= this.settings.maxRetries) {
-				// A login refused, or failing after all retries, would fail for every other item too.
-				if (failure.kind === 'login') this.session.fatal ??= failure;
-				return { ok: false, failure, retries };
+			if (attempt.kind === 'response' && attempt.statusCode === 404) {
+				return {
+					outcome: 'notFound',
+					confirmedAt: new Date().toISOString(),
+					attempts: tally.attempts,
+					answerLost: tally.mayHaveBeenCarriedOut,
+					failure: { kind: 'http', statusCode: 404, apiMessage: attempt.apiMessage },
+					retries: tally.retries,
+				};
 			}
-			retries++;
+			const { failure, waitMs } = this.judge(attempt, tally.retries, turn);
+			if (mayHaveBeenCarriedOut(failure)) tally.mayHaveBeenCarriedOut = true;
+			if (waitMs === undefined || tally.retries >= this.settings.maxRetries) return failed(failure);
+			tally.retries++;
 			this.stats.retries++;
 			this.ctx.logger.debug(
-				`Twin24: retrying item ${itemIndex} after ${describeFailure(failure)} (retry ${retries} of ${this.settings.maxRetries})`,
+				`Twin24: retrying item ${itemIndex} after ${describeFailure(failure)} (retry ${tally.retries} of ${this.settings.maxRetries})`,
 			);
-			if (waitMs > 0) await sleep(waitMs);
+			if (waitMs > 0) await pause(waitMs, this.halt.signal);
 		}
+	}
+
+	/**
+	 * Waits for the pace to let a request through; returns when it was let through, or why it may
+	 * not go: the run stopped, or Twin24 asked for a longer wait than the node may make.
+	 */
+	private async turn(): Promise<number | Failure> {
+		for (;;) {
+			if (this.session.fatal) return this.session.fatal;
+			if (this.halt.signal.aborted) return this.haltFailure();
+			const pausedForMs = this.pacer.pausedUntil - Date.now();
+			if (pausedForMs > this.settings.maxWaitMs) {
+				return waitTooLong(429, pausedForMs, this.settings.maxWaitMs);
+			}
+			const sentAt = await this.pacer.waitForTurn(this.halt.signal);
+			if (sentAt === undefined || this.halt.signal.aborted) return this.haltFailure();
+			// A 429 that came back while this request waited may have pushed the pause further.
+			if (this.pacer.pausedUntil <= Date.now()) return sentAt;
+		}
+	}
+
+	private haltFailure(): Failure {
+		return this.cancelled ? { kind: 'cancelled' } : { kind: 'notSent' };
 	}
 
 	/** The failure an attempt shows, and how long to wait before retrying it (undefined: never). */
@@ -285,29 +407,27 @@ export class Twin24Client {
 				waitMs: attempt.retryable ? backoffMs(retries) : undefined,
 			};
 		}
-		const failure: Failure = {
-			kind: 'http',
-			statusCode: attempt.statusCode,
-			apiMessage: attempt.apiMessage,
-			location: attempt.location,
-		};
-		if (attempt.statusCode === 429) {
+		const { statusCode, headers, apiMessage } = attempt;
+		const location = typeof headers.location === 'string' ? headers.location : undefined;
+		const failure: Failure = { kind: 'http', statusCode, apiMessage, location };
+		if (!RETRYABLE_STATUSES.has(statusCode)) return { failure };
+		const retryAfterMs = parseRetryAfter(headers['retry-after']);
+		if (statusCode === 429) {
 			this.stats.rateLimited++;
-			const retryAfterMs = parseRetryAfter(attempt.retryAfter) ?? backoffMs(retries);
-			this.pacer.onRateLimited(retryAfterMs, sentAt);
-			return { failure, waitMs: 0 };
+			this.pacer.onRateLimited(sentAt, retryAfterMs, headers);
 		}
-		return {
-			failure,
-			waitMs: RETRYABLE_STATUSES.has(attempt.statusCode) ? backoffMs(retries) : undefined,
-		};
+		if (retryAfterMs !== undefined && retryAfterMs > this.settings.maxWaitMs) {
+			return { failure: waitTooLong(statusCode, retryAfterMs, this.settings.maxWaitMs) };
+		}
+		// After a 429 the shared pace holds every request back, this one included.
+		if (statusCode === 429) return { failure, waitMs: 0 };
+		return { failure, waitMs: Math.max(backoffMs(retries), retryAfterMs ?? 0) };
 	}
 
 	private async attempt(
 		request: PlannedRequest,
 		credentials: ICredentialDataDecryptedObject,
 	): Promise<Attempt> {
-		if (this.session.fatal) return { kind: 'error', failure: this.session.fatal, retryable: false };
 		this.stats.requests++;
 		const startedAt = Date.now();
 		try {
@@ -326,22 +446,18 @@ export class Twin24Client {
 					timeout: this.settings.timeoutMs,
 				},
 				{ credentialsDecrypted: this.credentialsReference(credentials) },
-			)) as { statusCode: number; headers: Record<string, unknown>; body: ResponseStream };
+			)) as { statusCode: number; headers: Headers; body: ResponseStream };
+			const { statusCode, headers } = response;
 			// Success needs no body; reading one could only turn a done erasure into a retry.
-			if (response.statusCode >= 200 && response.statusCode < 300) {
+			if (statusCode >= 200 && statusCode < 300) {
 				response.body.destroy();
-				return { kind: 'success' };
+				return { kind: 'success', headers };
 			}
 			const remainingMs = Math.max(1, this.settings.timeoutMs - (Date.now() - startedAt));
 			const body = await readCapped(response.body, AbortSignal.timeout(remainingMs));
 			if (!body.ok) return { kind: 'error', failure: body.failure, retryable: body.retryable };
-			return {
-				kind: 'response',
-				statusCode: response.statusCode,
-				retryAfter: headerValue(response.headers, 'retry-after'),
-				location: headerValue(response.headers, 'location'),
-				apiMessage: apiMessageOf(redact(body.text, secretsOf(credentials))),
-			};
+			const apiMessage = apiMessageOf(redact(body.text, secretsOf(credentials)));
+			return { kind: 'response', statusCode, headers, apiMessage };
 		} catch (error) {
 			return { kind: 'error', ...failureOfThrown(error) };
 		}

@@ -1,5 +1,23 @@
 import { sleep } from 'n8n-workflow';
 
+/** Longest single sleep of a wait, so that a cancel ends any wait this soon and no timer outlives it. */
+const WAIT_SLICE_MS = 50;
+
+/** Waits `ms`, ending early once `signal` aborts. */
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+	const until = Date.now() + ms;
+	for (let left = ms; left > 0 && signal?.aborted !== true; left = until - Date.now()) {
+		await sleep(Math.min(left, WAIT_SLICE_MS));
+	}
+}
+
+export interface PacerClock {
+	now(): number;
+	wait(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+const realClock: PacerClock = { now: () => Date.now(), wait: pause };
+
 /** Share of the rate the server admitted in the second before a 429 that the run keeps to. */
 const SHARE_OF_ADMITTED_RATE = 0.98;
 /** A 429 while already paced means the measure was too generous: at least this much slower. */
@@ -30,7 +48,7 @@ interface Measurement {
  * event, not many.
  */
 export class Pacer {
-	private pausedUntil = 0;
+	private pausedUntilAt = 0;
 	private ratePerSecond = Number.POSITIVE_INFINITY;
 	private nextSlotAt = 0;
 	private lastLimitedAt = Number.NEGATIVE_INFINITY;
@@ -41,7 +59,16 @@ export class Pacer {
 	/** Measured again once the pause is over and the requests in flight have come back. */
 	private measuring: Measurement | undefined;
 
-	constructor(private readonly now: () => number = Date.now) {}
+	constructor(private readonly clock: PacerClock = realClock) {}
+
+	private now(): number {
+		return this.clock.now();
+	}
+
+	/** Until when every request waits (epoch ms). */
+	get pausedUntil(): number {
+		return this.pausedUntilAt;
+	}
 
 	/** The current pace in requests per second; Infinity until the first measurable 429. */
 	get rate(): number {
@@ -49,23 +76,25 @@ export class Pacer {
 	}
 
 	/** Waits until a request may be sent; returns the time it was let through. */
-	async waitForTurn(): Promise<number> {
+	async waitForTurn(signal?: AbortSignal): Promise<number | undefined> {
+		if (signal?.aborted) return undefined;
 		const now = this.now();
-		if (this.measuring && now >= this.pausedUntil) {
+		if (this.measuring && now >= this.pausedUntilAt) {
 			this.paceByAdmittedRate(this.measuring);
 			this.measuring = undefined;
 		}
 		this.ramp(now);
 		// A slot nobody was ready for may be used a little late, so timer delays cost no throughput.
-		const slot = Math.max(now - CATCH_UP_MS, this.pausedUntil, this.nextSlotAt);
+		const slot = Math.max(now - CATCH_UP_MS, this.pausedUntilAt, this.nextSlotAt);
 		if (Number.isFinite(this.ratePerSecond)) this.nextSlotAt = slot + 1000 / this.ratePerSecond;
 		if (slot <= now) return now;
-		await sleep(slot - now);
-		return this.now();
+		await this.clock.wait(slot - now, signal);
+		return signal?.aborted ? undefined : this.now();
 	}
 
 	/** A request let through at `sentAt` (what waitForTurn returned) succeeded. */
-	onSuccess(sentAt: number): void {
+	onSuccess(sentAt: number, headers?: Readonly<Record<string, unknown>>): void {
+		void headers;
 		this.recentSuccesses.push(sentAt);
 		this.forgetBefore(
 			Math.min(this.now(), this.measuring?.from ?? Number.POSITIVE_INFINITY) - WINDOW_MS,
@@ -73,9 +102,15 @@ export class Pacer {
 	}
 
 	/** A 429 for a request let through at `sentAt`: pause everyone, and slow down once. */
-	onRateLimited(retryAfterMs: number, sentAt: number): void {
+	onRateLimited(
+		sentAt: number,
+		retryAfterMs: number | undefined,
+		headers?: Readonly<Record<string, unknown>>,
+	): void {
+		void headers;
 		const now = this.now();
-		this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
+		retryAfterMs ??= 1000;
+		this.pausedUntilAt = Math.max(this.pausedUntilAt, now + retryAfterMs);
 		if (sentAt < this.lastLimitedAt) return;
 		this.lastLimitedAt = now;
 		this.lastRampAt = now;
@@ -120,4 +155,25 @@ export class Pacer {
 			this.recentHead = 0;
 		}
 	}
+}
+
+const pacersByAccount = new Map<string, { pacer: Pacer; users: number }>();
+
+/** The one Pacer of a Twin24 account in this process; the last release forgets it. */
+export function acquirePacer(
+	accountKey: string,
+	clock?: PacerClock,
+): { pacer: Pacer; release(): void } {
+	const entry = pacersByAccount.get(accountKey) ?? { pacer: new Pacer(clock), users: 0 };
+	entry.users++;
+	pacersByAccount.set(accountKey, entry);
+	let released = false;
+	return {
+		pacer: entry.pacer,
+		release() {
+			if (released) return;
+			released = true;
+			if (--entry.users === 0) pacersByAccount.delete(accountKey);
+		},
+	};
 }

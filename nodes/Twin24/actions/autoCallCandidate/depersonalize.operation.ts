@@ -7,7 +7,7 @@ import { depersonalizationRequest, readSkipDeleteRecord } from '../erasure';
 
 /** POST {cis}/telephony/autoCallCandidate/{autoCallCandidateId}/depersonalization */
 export const depersonalizeAutoCallCandidate: ErasureOperation = {
-	action: 'depersonalize auto-call candidate',
+	action: 'depersonalize auto call candidate',
 	idParameter: 'autoCallCandidateId',
 	idLabel: 'Auto Call Candidate ID',
 	description: updateDisplayOptions(
@@ -16,7 +16,7 @@ export const depersonalizeAutoCallCandidate: ErasureOperation = {
 			idField(
 				'autoCallCandidateId',
 				'Auto Call Candidate ID',
-				'ID of the auto-call campaign candidate whose personal data is erased for good',
+				'ID of the auto call candidate whose personal data is erased permanently',
 			),
 			skipDeleteRecordField,
 		],

@@ -8,7 +8,7 @@ export const deleteCallRecord: ErasureOperation = {
 	idParameter: 'callId',
 	idLabel: 'Call ID',
 	description: updateDisplayOptions({ show: { resource: ['call'], operation: ['deleteRecord'] } }, [
-		idField('callId', 'Call ID', 'ID of the call whose audio recording is deleted for good'),
+		idField('callId', 'Call ID', 'ID of the call whose audio recording is deleted permanently'),
 	]),
 	buildRequest(_itemIndex: number, callId: string): ErasureRequest {
 		return { method: 'DELETE', path: ['calls', callId, 'record'], recordDeleted: true };

@@ -13,7 +13,7 @@ export const depersonalizeCall: ErasureOperation = {
 	description: updateDisplayOptions(
 		{ show: { resource: ['call'], operation: ['depersonalize'] } },
 		[
-			idField('callId', 'Call ID', 'ID of the call whose personal data is erased for good'),
+			idField('callId', 'Call ID', 'ID of the call whose personal data is erased permanently'),
 			skipDeleteRecordField,
 		],
 	),

@@ -1,4 +1,52 @@
 /**
+ * Facts about Twin24's API that both the credential and the transport need: the credential's
+ * names, the bearer token, base URLs, the login error, and how error bodies are read and redacted.
+ * Neither of the two imports the other; both import this.
+ */
+
+/** The credential's type name; the credential class repeats it as a literal, which n8n's scanner needs. */
+export const CREDENTIAL_TYPE = 'twin24Api';
+
+/** The property n8n stores the fetched token in, and clears to force a new login. */
+export const SESSION_TOKEN_PROPERTY = 'sessionToken';
+
+/** The bearer token a request is sent with, for either way of signing in. */
+export function bearerTokenOf(credentials: Record<string, unknown>): string {
+	const token =
+		credentials.authMode === 'emailPassword'
+			? credentials[SESSION_TOKEN_PROPERTY]
+			: credentials.accessToken;
+	return typeof token === 'string' ? token.trim() : '';
+}
+
+/**
+ * A failed login. Built by the credential from scratch so that it holds no part of the login
+ * request; `retryable` tells a dropped connection or server trouble from a refused password, and
+ * `retryAfterMs` is the IAM's own Retry-After, when it sent one.
+ */
+export class Twin24LoginError extends Error {
+	constructor(
+		message: string,
+		readonly retryable: boolean,
+		readonly retryAfterMs?: number,
+	) {
+		super(message);
+		this.name = 'Twin24LoginError';
+	}
+}
+
+/** Retry-After as milliseconds to wait: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+	if (typeof value !== 'string' || value.trim() === '') return undefined;
+	const trimmed = value.trim();
+	const milliseconds = /^\d+(\.\d+)?$/.test(trimmed)
+		? Number(trimmed) * 1000
+		: Date.parse(trimmed) - now;
+	if (Number.isNaN(milliseconds)) return undefined;
+	return Math.max(0, milliseconds);
+}
+
+/**
  * Base URLs come from the credential. They decide where the token (and in login mode the
  * password) is sent, so anything that could send them somewhere unexpected is refused.
  */
