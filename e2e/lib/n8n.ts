@@ -45,8 +45,16 @@ export interface N8nPorts {
 	runnerBroker: number;
 }
 
+/** What instances sharing one database and queue (queue mode) have in common. */
+export interface SharedSettings {
+	/** Every process that reads the same credentials needs the same key. */
+	encryptionKey: string;
+	/** Applied last: database, queue and process-specific settings. */
+	env: NodeJS.ProcessEnv;
+}
+
 export class N8nInstance {
-	readonly encryptionKey = randomBytes(24).toString('hex');
+	readonly encryptionKey: string;
 	private server: BackgroundProcess | undefined;
 
 	constructor(
@@ -55,7 +63,10 @@ export class N8nInstance {
 		readonly userFolder: string,
 		private readonly ports: N8nPorts,
 		private readonly logFile: string,
-	) {}
+		private readonly shared?: SharedSettings,
+	) {
+		this.encryptionKey = shared?.encryptionKey ?? randomBytes(24).toString('hex');
+	}
 
 	get port(): number {
 		return this.ports.main;
@@ -104,6 +115,7 @@ export class N8nInstance {
 			N8N_GIT_NODE_DISABLE_BARE_REPOS: 'true',
 			TZ: 'UTC',
 			GENERIC_TIMEZONE: 'UTC',
+			...this.shared?.env,
 		});
 	}
 
@@ -148,25 +160,39 @@ export class N8nInstance {
 	}
 
 	async startServer(): Promise<void> {
+		this.launch(['start']);
+		await this.waitUntilReady(MANUAL_TIMEOUT_MS, () => this.isReady());
+	}
+
+	/**
+	 * `n8n worker` (queue mode): ready when its health server, on `healthPort`, reports the
+	 * database and Redis connected.
+	 */
+	async startWorker(concurrency: number, healthPort: number): Promise<void> {
+		this.launch(['worker', `--concurrency=${concurrency}`]);
+		const readiness = `http://127.0.0.1:${healthPort}/healthz/readiness`;
+		await this.waitUntilReady(MANUAL_TIMEOUT_MS, () => answersOk(readiness));
+	}
+
+	private launch(args: string[]): void {
 		this.server = BackgroundProcess.start(
-			`n8n ${this.install.version}`,
+			`n8n ${this.install.version} ${args[0]}`,
 			this.runtime.nodeBinary,
-			[this.install.cliPath, 'start'],
+			[this.install.cliPath, ...args],
 			{
 				cwd: this.userFolder,
 				env: this.env(),
 				logFile: this.logFile,
 			},
 		);
-		await this.waitUntilReady(MANUAL_TIMEOUT_MS);
 	}
 
-	private async waitUntilReady(timeoutMs: number): Promise<void> {
+	private async waitUntilReady(timeoutMs: number, isReady: () => Promise<boolean>): Promise<void> {
 		const deadline = Date.now() + timeoutMs;
 		while (Date.now() < deadline) {
 			if (this.server?.hasExited)
 				throw new Error(`n8n exited while starting:\n${tail(this.server.allOutput, 3000)}`);
-			if (await this.isReady()) return;
+			if (await isReady()) return;
 			await delay(1000);
 		}
 		throw new Error(
@@ -175,22 +201,35 @@ export class N8nInstance {
 	}
 
 	/** Ready when the REST API answers: `/healthz` alone comes up before n8n 1.x registers its routes. */
-	private async isReady(): Promise<boolean> {
-		try {
-			const response = await fetch(`${this.baseUrl}/rest/settings`);
-			return response.ok;
-		} catch {
-			return false;
-		}
+	private isReady(): Promise<boolean> {
+		return answersOk(`${this.baseUrl}/rest/settings`);
 	}
 
 	get serverOutput(): string {
 		return this.server?.allOutput ?? '';
 	}
 
+	get serverPid(): number | undefined {
+		return this.server?.pid;
+	}
+
+	/** SIGKILL to the server's process group: a crash, with no chance to clean up. */
+	async killServer(): Promise<void> {
+		await this.server?.kill();
+	}
+
 	async stopServer(): Promise<void> {
 		await this.server?.stop(15_000);
 		this.server = undefined;
+	}
+}
+
+async function answersOk(url: string): Promise<boolean> {
+	try {
+		const response = await fetch(url);
+		return response.ok;
+	} catch {
+		return false;
 	}
 }
 

@@ -12,6 +12,8 @@ export interface CommandOptions {
 	timeoutMs?: number;
 	/** Where a copy of stdout+stderr goes (a log file), besides the returned strings. */
 	logFile?: string;
+	/** Run as this user (uid, gid), e.g. Postgres, which refuses to run as root. */
+	user?: { uid: number; gid: number };
 }
 
 export interface CommandResult {
@@ -50,6 +52,7 @@ export function runCommand(
 			cwd: options.cwd,
 			env: options.env,
 			stdio: ['ignore', 'pipe', 'pipe'],
+			...options.user,
 		});
 		const log = openLog(options.logFile);
 		log?.write(`\n$ ${command} ${args.join(' ')}\n`);
@@ -123,6 +126,7 @@ export class BackgroundProcess {
 			env: options.env,
 			stdio: ['ignore', 'pipe', 'pipe'],
 			detached: true,
+			...options.user,
 		});
 		const log = openLog(options.logFile);
 		log?.write(`\n$ ${command} ${args.join(' ')}\n`);
@@ -135,6 +139,20 @@ export class BackgroundProcess {
 
 	get hasExited(): boolean {
 		return this.exitCode !== undefined;
+	}
+
+	/** The process id, which is also the id of its process group. */
+	get pid(): number | undefined {
+		return this.child.pid;
+	}
+
+	/** Kills the whole process group at once, with no grace period (a crash, as far as it knows). */
+	async kill(): Promise<void> {
+		const pid = this.child.pid;
+		if (pid === undefined || this.hasExited) return;
+		const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+		signalGroup(pid, 'SIGKILL');
+		await Promise.race([exited, delay(5000)]);
 	}
 
 	private notify(): void {

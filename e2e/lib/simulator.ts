@@ -35,6 +35,27 @@ export interface SeedRequest {
 	hasRecord?: boolean;
 }
 
+/** The simulator switches the e2e changes (the control API accepts more). */
+export interface SimulatorSwitchChanges {
+	rateLimit?: { requestsPerSecond: number } | null;
+	acceptAnyId?: boolean;
+	logBodies?: boolean;
+	logHeaders?: boolean;
+}
+
+/** What the simulator recorded since its last reset: the ground truth of what was erased. */
+export interface SimulatorRecord {
+	/** IDs whose erasure was answered 200, once per such answer, in arrival order. */
+	erasedIds: string[];
+	/** Erasure requests sent after an earlier one for the same ID had succeeded. */
+	duplicateErasures: number;
+	/** Logins that issued a token. */
+	logins: number;
+	/** Requests answered 429. */
+	rateLimited: number;
+	requests: number;
+}
+
 export function simulatorCliPath(projectRoot: string): string {
 	return join(projectRoot, '.dev', 'test', 'simulator', 'cli.js');
 }
@@ -130,6 +151,25 @@ export class Simulator {
 
 	async state(): Promise<unknown> {
 		return this.control('GET', 'state');
+	}
+
+	async configure(switches: SimulatorSwitchChanges): Promise<void> {
+		await this.control('POST', 'configure', switches);
+	}
+
+	async record(): Promise<SimulatorRecord> {
+		const state = await this.state();
+		if (!isRecord(state) || !Array.isArray(state.erasures))
+			throw new Error(`Unexpected simulator state: ${JSON.stringify(state).slice(0, 300)}`);
+		const logins = isRecord(state.logins) ? state.logins : {};
+		const stats = isRecord(state.stats) ? state.stats : {};
+		return {
+			erasedIds: state.erasures.filter(isRecord).map((erasure) => String(erasure.id)),
+			duplicateErasures: Number(state.duplicateErasures),
+			logins: Number(logins.ok),
+			rateLimited: Number(stats.rateLimited),
+			requests: Number(stats.requests),
+		};
 	}
 
 	/** The request log; accepts either a bare array or `{ requests: [...] }`. */
