@@ -37,6 +37,7 @@ import {
 	type ScenarioContext,
 } from './lib/scenarios';
 import { Simulator, freePort, simulatorCliPath, simulatorIsBuilt } from './lib/simulator';
+import { runThroughput, throughputWorkflow } from './lib/throughput';
 import { checkInstalledTypes } from './lib/typesCheck';
 
 interface VersionOutcome {
@@ -104,6 +105,7 @@ function workflowDocuments(config: E2eConfig): unknown[] {
 		bindExample(recording, WORKFLOW_IDS.recordingToken, TOKEN_CREDENTIAL),
 		bindExample(recording, WORKFLOW_IDS.recordingLogin, LOGIN_CREDENTIAL),
 		bindExample(webhook, WORKFLOW_IDS.webhook, LOGIN_CREDENTIAL),
+		throughputWorkflow(),
 	];
 }
 
@@ -135,6 +137,9 @@ async function runExecuteScenarios(ctx: ScenarioContext): Promise<void> {
 	);
 	await guarded(ctx.checks, ctx.label, 'recording example (login, token expired)', () =>
 		runRecordingExample(ctx, LOGIN_CREDENTIAL, 'refreshed'),
+	);
+	await guarded(ctx.checks, ctx.label, 'throughput (2,000 IDs, 250 req/s)', () =>
+		runThroughput(ctx),
 	);
 }
 

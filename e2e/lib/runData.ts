@@ -82,3 +82,9 @@ export function pairedIndex(pairedItem: unknown): number | undefined {
 	const item = field(pairedItem, 'item');
 	return typeof item === 'number' ? item : undefined;
 }
+
+/** How long n8n recorded the node's first run took (`executionTime`, in ms). */
+export function nodeExecutionTimeMs(run: unknown, nodeName: string): number | undefined {
+	const time = field(runsOf(run, nodeName)[0], 'executionTime');
+	return typeof time === 'number' ? time : undefined;
+}
