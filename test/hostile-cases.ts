@@ -473,7 +473,7 @@ export interface AnswerCase {
 	name: string;
 	/** Scripts the simulator for the one item, whose ID is `ctx.id`. */
 	arrange: (ctx: AnswerContext) => void;
-	options?: { timeout?: number; maxRetries?: number };
+	options?: { timeout?: number; maxRetries?: number; maxWait?: number };
 	continueOnFail?: boolean;
 	/** How many erasure requests must reach the simulator. */
 	requests: number;
@@ -778,10 +778,18 @@ export const ANSWER_CASES: readonly AnswerCase[] = [
 		maxDurationMs: 3500,
 	},
 	{
-		name: '429 with no retries left',
+		name: '429 asking for longer than Max Wait',
 		arrange: respond({ status: 429, headers: { 'Retry-After': '1' } }),
+		options: { maxWait: 0 },
 		requests: 1,
-		expect: failure(429, [/Too Many Requests/]),
+		expect: failure(429, [/asks to wait 1 s, until .*Z, longer than Max Wait \(0 s\)/]),
+	},
+	{
+		// 429s are bounded by Max Wait, not by Max Retries (here 0).
+		name: '429 once, then success, with no retries for trouble',
+		arrange: respond({ status: 429, headers: { 'Retry-After': '0' } }),
+		requests: 2,
+		expect: success,
 	},
 	{
 		name: '408 once, then success',

@@ -23,6 +23,34 @@ export interface ErasureOperation {
 	buildRequest(this: IExecuteFunctions, itemIndex: number, id: string): ErasureRequest;
 }
 
+function holdsExpression(value: unknown): boolean {
+	if (typeof value === 'string') return value.startsWith('=');
+	if (typeof value !== 'object' || value === null) return false;
+	return Object.values(value).some(holdsExpression);
+}
+
+/** Per execution: the parameters without an expression, read once, as they are the same for every item. */
+const constantParameters = new WeakMap<IExecuteFunctions, Map<string, unknown>>();
+
+/**
+ * A parameter's value for one item. In n8n every read costs time, item after item, so a parameter
+ * that holds no expression is read once for the whole run.
+ */
+export function readParameter(
+	ctx: IExecuteFunctions,
+	name: string,
+	itemIndex: number,
+	fallback: unknown,
+): unknown {
+	if (holdsExpression(ctx.getNode().parameters[name])) {
+		return ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
+	}
+	const known = constantParameters.get(ctx) ?? new Map<string, unknown>();
+	constantParameters.set(ctx, known);
+	if (!known.has(name)) known.set(name, ctx.getNodeParameter(name, itemIndex, fallback));
+	return known.get(name);
+}
+
 const MAX_ID_LENGTH = 256;
 const FORBIDDEN_ID_CHARACTERS = /[/\\?#]/;
 const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
@@ -152,7 +180,7 @@ export function depersonalizationRequest(
 }
 
 export function readSkipDeleteRecord(ctx: IExecuteFunctions, itemIndex: number): boolean {
-	const value = ctx.getNodeParameter('skipDeleteRecord', itemIndex, false) as unknown;
+	const value = readParameter(ctx, 'skipDeleteRecord', itemIndex, false);
 	if (typeof value !== 'boolean') {
 		throw new NodeOperationError(
 			ctx.getNode(),

@@ -18,7 +18,7 @@ import {
 	DEFAULT_TIMEOUT_MS,
 } from './descriptions';
 import type { ErasureOperation } from './erasure';
-import { readId } from './erasure';
+import { readId, readParameter } from './erasure';
 
 export const operations: Record<string, Record<string, ErasureOperation>> = {
 	call: { depersonalize: depersonalizeCall, deleteRecord: deleteCallRecord },
@@ -54,7 +54,7 @@ interface RunSettings extends TransportSettings {
 }
 
 function itemOptions(ctx: IExecuteFunctions, itemIndex: number): ItemOptions {
-	return ctx.getNodeParameter('options', itemIndex, {}) as ItemOptions;
+	return readParameter(ctx, 'options', itemIndex, {}) as ItemOptions;
 }
 
 function wholeNumber(value: unknown, fallback: number, min: number, max: number): number {
@@ -95,7 +95,7 @@ function planItem(
 ): ItemPlan {
 	let rawId: unknown = null;
 	try {
-		rawId = ctx.getNodeParameter(operation.idParameter, itemIndex, '');
+		rawId = readParameter(ctx, operation.idParameter, itemIndex, '');
 		const id = readId(ctx, itemIndex, operation, rawId);
 		const { path, method, body, recordDeleted } = operation.buildRequest.call(ctx, itemIndex, id);
 		const options = itemOptions(ctx, itemIndex);
