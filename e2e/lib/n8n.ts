@@ -200,9 +200,17 @@ export class N8nInstance {
 		);
 	}
 
-	/** Ready when the REST API answers: `/healthz` alone comes up before n8n 1.x registers its routes. */
-	private isReady(): Promise<boolean> {
-		return answersOk(`${this.baseUrl}/rest/settings`);
+	/**
+	 * Ready when the REST API answers with its settings: `/healthz` alone comes up before n8n 1.x
+	 * registers its routes, and while starting n8n 2.x answers 200 "n8n is starting up" to any path.
+	 */
+	private async isReady(): Promise<boolean> {
+		try {
+			const response = await fetch(`${this.baseUrl}/rest/settings`);
+			return response.ok && !(await response.text()).includes('n8n is starting up');
+		} catch {
+			return false;
+		}
 	}
 
 	get serverOutput(): string {

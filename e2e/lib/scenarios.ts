@@ -373,8 +373,11 @@ async function postErasureRequest(
 			body: JSON.stringify(body),
 		});
 		const text = await response.text();
-		// Right after start-up the production webhook may not be registered yet.
-		if (response.status !== 404 || Date.now() > deadline) {
+		// Right after start-up the production webhook may not be registered yet, or n8n may still
+		// answer 503 "n8n is starting up"; neither ran the workflow.
+		const notReady =
+			response.status === 404 || response.status === 503 || text.includes('n8n is starting up');
+		if (!notReady || Date.now() > deadline) {
 			return { status: response.status, body: text.length > 0 ? safeJson(text) : undefined };
 		}
 		await new Promise((resolve) => setTimeout(resolve, 1000));
