@@ -255,6 +255,12 @@ export class Twin24Client {
 
 	private readonly haltOnCancel = () => this.halt.abort();
 
+	/**
+	 * One signal per request waiting for its turn, all aborted with `halt`: up to 50 waiters
+	 * listening on one signal would set off Node's listener-leak warning.
+	 */
+	private readonly turnWaits = new Set<AbortController>();
+
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
 		private readonly session: TokenSession,
@@ -263,6 +269,13 @@ export class Twin24Client {
 		private readonly pace: { pacer: Pacer; release(): void },
 		private readonly cancelSignal: AbortSignal | undefined,
 	) {
+		this.halt.signal.addEventListener(
+			'abort',
+			() => this.turnWaits.forEach((wait) => wait.abort()),
+			{
+				once: true,
+			},
+		);
 		if (cancelSignal?.aborted) this.halt.abort();
 		cancelSignal?.addEventListener('abort', this.haltOnCancel, { once: true });
 	}
@@ -412,10 +425,21 @@ export class Twin24Client {
 			if (pausedForMs > this.settings.maxWaitMs) {
 				return waitTooLong(429, pausedForMs, this.settings.maxWaitMs);
 			}
-			const sentAt = await this.pacer.waitForTurn(this.halt.signal);
+			const sentAt = await this.waitForTurn();
 			if (sentAt === undefined || this.halt.signal.aborted) return this.haltFailure();
 			// A 429 that came back while this request waited may have pushed the pause further.
 			if (this.pacer.pausedUntil <= Date.now()) return sentAt;
+		}
+	}
+
+	private async waitForTurn(): Promise<number | undefined> {
+		if (this.halt.signal.aborted) return undefined;
+		const wait = new AbortController();
+		this.turnWaits.add(wait);
+		try {
+			return await this.pacer.waitForTurn(wait.signal);
+		} finally {
+			this.turnWaits.delete(wait);
 		}
 	}
 
