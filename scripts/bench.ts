@@ -477,7 +477,7 @@ function scenarios(args: readonly string[]): Scenario[] {
 		},
 		{
 			name: 'memory',
-			title: 'Memory: 50,000 items, no latency (live heap sampled after forced GCs: slower)',
+			title: `Memory: ${number('items', 50000).toLocaleString('en')} items, no latency (live heap sampled after forced GCs: slower)`,
 			items: number('items', 50000),
 			latencyMs: 0,
 			limit: 0,
