@@ -176,7 +176,11 @@ async function executeWorkflow(
 	const { result, output } = await ctx.n8n.execute(workflowId);
 	const printed = `${result.stdout}\n${result.stderr}`;
 	const requests = await ctx.sim.requests();
-	expect('`n8n execute` exits with 0', result.code === 0, tail(printed, 1500));
+	expect(
+		'`n8n execute` exits with 0',
+		result.code === 0,
+		`exit code ${result.code}; stderr: ${tail(result.stderr, 1500)}`,
+	);
 	if (
 		!expect(
 			'`n8n execute --rawOutput` printed the run data as JSON',

@@ -77,7 +77,7 @@ export async function runThroughput(ctx: ScenarioContext): Promise<void> {
 	);
 	try {
 		const { result, output } = await ctx.n8n.execute(THROUGHPUT.workflowId);
-		expect('`n8n execute` exits with 0', result.code === 0);
+		expect('`n8n execute` exits with 0', result.code === 0, `exit code ${result.code}`);
 		const items = nodeItems(output, THROUGHPUT.nodeName);
 		expect(
 			`${THROUGHPUT.items} items out, every one done`,
