@@ -118,9 +118,12 @@ function planItem(
 	}
 }
 
-/** One request per distinct erasure: the same method, URL and body is the same erasure. */
-function requestKey(request: PlannedRequest): string {
-	return `${request.method} ${request.url} ${JSON.stringify(request.body ?? null)}`;
+/**
+ * One request per distinct erasure. A run has one operation, so the ID and the body tell two
+ * erasures apart; the key stays short, as the run keeps one per item.
+ */
+function requestKey(id: string, request: PlannedRequest): string {
+	return `${String(request.body?.skipDeleteRecord ?? '-')} ${id}`;
 }
 
 /** Nothing was confirmed for an item that failed, was refused, was a dry run or was not sent. */
@@ -200,7 +203,7 @@ class ErasureRun {
 			const dryRun = { success: false, ...this.idOutput(plan.id), dryRun: true, request };
 			return this.record(itemIndex, { ...dryRun, ...NOT_CONFIRMED, attempts: 0 });
 		}
-		const key = requestKey(plan.request);
+		const key = requestKey(plan.id, plan.request);
 		const firstItem = this.firstItemOfRequest.get(key);
 		if (firstItem !== undefined) return this.repeat(itemIndex, firstItem, plan.id);
 		this.firstItemOfRequest.set(key, itemIndex);
