@@ -28,6 +28,16 @@ export const operations: Record<string, Record<string, ErasureOperation>> = {
 /** How long handling items may hold the event loop before the node lets other work run. */
 const YIELD_EVERY_MS = 20;
 
+/** Lets other work run once the caller has held the event loop for YIELD_EVERY_MS. */
+function eventLoopYielder(): () => Promise<void> {
+	let lastYieldAt = Date.now();
+	return async () => {
+		if (Date.now() - lastYieldAt < YIELD_EVERY_MS) return;
+		await sleep(0);
+		lastYieldAt = Date.now();
+	};
+}
+
 interface ItemOptions {
 	dryRun?: boolean;
 	ignoreNotFound?: boolean;
@@ -146,7 +156,8 @@ class ErasureRun {
 	private readonly unfinished = new Map<number, { id: string; attempts: number }>();
 	private firstFailure: NodeApiError | NodeOperationError | undefined;
 	private nextItem = 0;
-	private lastYieldAt = Date.now();
+	/** Items that need no request (dry runs, refusals, repeats) must not hold the event loop. */
+	private readonly yieldToEventLoop = eventLoopYielder();
 
 	constructor(
 		private readonly ctx: IExecuteFunctions,
@@ -185,13 +196,6 @@ class ErasureRun {
 			await this.handle(item);
 			await this.yieldToEventLoop();
 		}
-	}
-
-	/** Items that need no request (dry runs, refusals, repeats) must not hold the event loop. */
-	private async yieldToEventLoop(): Promise<void> {
-		if (Date.now() - this.lastYieldAt < YIELD_EVERY_MS) return;
-		await sleep(0);
-		this.lastYieldAt = Date.now();
 	}
 
 	private async handle(itemIndex: number): Promise<void> {
@@ -359,28 +363,34 @@ class ErasureRun {
 }
 
 /** With Continue On Fail, a credential the node cannot use fails every item, and sends nothing. */
-function everyItemFailed(
+async function everyItemFailed(
 	ctx: IExecuteFunctions,
 	operation: ErasureOperation,
 	error: Error,
-): INodeExecutionData[] {
+): Promise<INodeExecutionData[]> {
 	const rawIdOf = (itemIndex: number): IDataObject[string] => {
 		try {
-			return ctx.getNodeParameter(operation.idParameter, itemIndex, '') as IDataObject[string];
+			return readParameter(ctx, operation.idParameter, itemIndex, '') as IDataObject[string];
 		} catch {
 			return null;
 		}
 	};
-	return ctx.getInputData().map((_, itemIndex) => ({
-		json: {
-			success: false,
-			[operation.idParameter]: rawIdOf(itemIndex),
-			error: `${error.message} (item ${itemIndex})`,
-			...NOT_CONFIRMED,
-			attempts: 0,
-		},
-		pairedItem: { item: itemIndex },
-	}));
+	const yieldToEventLoop = eventLoopYielder();
+	const failed: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < ctx.getInputData().length; itemIndex++) {
+		failed.push({
+			json: {
+				success: false,
+				[operation.idParameter]: rawIdOf(itemIndex),
+				error: `${error.message} (item ${itemIndex})`,
+				...NOT_CONFIRMED,
+				attempts: 0,
+			},
+			pairedItem: { item: itemIndex },
+		});
+		await yieldToEventLoop();
+	}
+	return failed;
 }
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -392,7 +402,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	try {
 		client = await Twin24Client.open(this, settings);
 	} catch (error) {
-		if (continueOnFail) return [everyItemFailed(this, operation, error as Error)];
+		if (continueOnFail) return [await everyItemFailed(this, operation, error as Error)];
 		// A NodeOperationError (a credential problem found by the transport) comes back as it is.
 		throw new NodeOperationError(this.getNode(), error as Error);
 	}
