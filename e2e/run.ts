@@ -123,7 +123,13 @@ async function guarded(
 	}
 }
 
-async function runExecuteScenarios(ctx: ScenarioContext): Promise<void> {
+async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Promise<void> {
+	if (config.throughputOnly !== undefined) {
+		for (let run = 1; run <= config.throughputOnly; run++) {
+			await guarded(ctx.checks, ctx.label, `throughput run ${run}`, () => runThroughput(ctx));
+		}
+		return;
+	}
 	for (const credential of EXECUTE_CREDENTIALS) {
 		await guarded(ctx.checks, ctx.label, `bulk example (${credential.mode})`, () =>
 			runBulkExample(ctx, credential),
@@ -214,8 +220,8 @@ async function testVersion(context: RunContext, version: string): Promise<Versio
 			true,
 		);
 		step(`${label}: running the examples with n8n execute`);
-		await runExecuteScenarios(ctx);
-		await runServerScenarios(context, ctx);
+		await runExecuteScenarios(ctx, context.config);
+		if (context.config.throughputOnly === undefined) await runServerScenarios(context, ctx);
 	} catch (error) {
 		context.checks.fail(label, 'test run', error);
 	} finally {
@@ -301,7 +307,8 @@ async function main(): Promise<number> {
 	const outcomes: VersionOutcome[] = [];
 	if (config.queue !== 'only')
 		for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
-	const queue = config.queue === 'off' ? undefined : await runQueueMode(context);
+	const queuePass = config.queue !== 'off' && config.throughputOnly === undefined;
+	const queue = queuePass ? await runQueueMode(context) : undefined;
 	printSummary(context, outcomes, queue);
 	if (!config.keepTemp && checks.failed.length === 0) {
 		rmSync(context.runDir, { recursive: true, force: true });

@@ -29,6 +29,12 @@ export interface BenchTools {
 const LATENCY_MS = 20;
 const TARGETS = 'targets: ≤ 1.15 × floor, ≤ 3 % answered 429, 0 failed, 0 sent twice';
 
+interface LimitChange {
+	afterMs: number;
+	from: number;
+	to: number;
+}
+
 interface Shape {
 	title: string;
 	concurrency: number;
@@ -36,10 +42,30 @@ interface Shape {
 	rateLimit: RateLimitSetting;
 	/** Seconds the limit alone needs for the measured items, given the warm-up gap in seconds. */
 	limitFloor: (items: number, gapSeconds: number) => number;
-	rise?: { afterMs: number; to: number };
+	change?: LimitChange;
 }
 
-const RISE = { afterMs: 3000, from: 30, to: 90 };
+function changingLimit(change: LimitChange, items: number): Shape {
+	const direction = change.to > change.from ? 'rises' : 'falls';
+	return {
+		title: `limit ${direction} ${change.from}/s → ${change.to}/s after ${change.afterMs / 1000} s`,
+		concurrency: 10,
+		items,
+		rateLimit: {
+			requestsPerSecond: change.from,
+			schedule: [{ afterMs: change.afterMs, requestsPerSecond: change.to }],
+		},
+		limitFloor: (measured, gapSeconds) => {
+			const before = Math.max(0, change.afterMs / 1000 - gapSeconds);
+			const first = Math.min(measured, before * change.from);
+			// After a fall a sliding window full at the old rate admits nothing until it holds fewer
+			// than the new limit: a sender that cannot see the fall coming waits that long.
+			const drain = measured > first ? Math.max(0, (change.from - change.to) / change.from) : 0;
+			return first / change.from + drain + (measured - first) / change.to;
+		},
+		change,
+	};
+}
 
 const SHAPES: Shape[] = [
 	{
@@ -56,21 +82,8 @@ const SHAPES: Shape[] = [
 		rateLimit: { requestsPerSecond: 100, shape: 'tokenBucket', burst: 20 },
 		limitFloor: (items) => (items - 20) / 100,
 	})),
-	{
-		title: `limit ${RISE.from}/s → ${RISE.to}/s after ${RISE.afterMs / 1000} s`,
-		concurrency: 10,
-		items: 700,
-		rateLimit: {
-			requestsPerSecond: RISE.from,
-			schedule: [{ afterMs: RISE.afterMs, requestsPerSecond: RISE.to }],
-		},
-		limitFloor: (items, gapSeconds) => {
-			const before = Math.max(0, RISE.afterMs / 1000 - gapSeconds);
-			const slow = Math.min(items, before * RISE.from);
-			return slow / RISE.from + (items - slow) / RISE.to;
-		},
-		rise: { afterMs: RISE.afterMs, to: RISE.to },
-	},
+	changingLimit({ afterMs: 3000, from: 30, to: 90 }, 700),
+	changingLimit({ afterMs: 3000, from: 100, to: 40 }, 700),
 	{
 		title: '429 without Retry-After (bucket 100/s, burst 20)',
 		concurrency: 50,
@@ -81,6 +94,7 @@ const SHAPES: Shape[] = [
 ];
 
 const SHARED = { limit: 100, first: 300, second: 900, concurrency: 10 };
+const SHARED_TITLE = `two executions, one account (${SHARED.first} + ${SHARED.second} items, ${SHARED.limit}/s)`;
 const STALL_ITEMS = 20000;
 
 type Row = [string, string, string, string, string, string, string, string, string, string, string];
@@ -131,7 +145,16 @@ function timeToReach(times: readonly number[], rate: number, from: number): numb
 	return undefined;
 }
 
-export async function runPacingSuite(tools: BenchTools): Promise<void> {
+export interface PacingChoice {
+	/** Run just the rows whose title contains this (and skip the stall), to try one shape. */
+	only?: string;
+	/** Print each shape's admitted and refused requests per half second. */
+	trace?: boolean;
+}
+
+export async function runPacingSuite(tools: BenchTools, choice: PacingChoice): Promise<void> {
+	const { only, trace = false } = choice;
+	const wanted = (title: string) => only === undefined || title.includes(only);
 	console.log(
 		`\nPacing: simulator latency ${LATENCY_MS} ms, the node's default options but Concurrency; ${TARGETS}`,
 	);
@@ -141,9 +164,11 @@ export async function runPacingSuite(tools: BenchTools): Promise<void> {
 			`${capacity.get(50)?.toFixed(0)} req/s at 50 (2,000 items)`,
 	);
 	const rows: Row[] = [];
-	for (const shape of SHAPES) rows.push(await measureShape(tools, shape, capacity));
-	rows.push(await measureShared(tools));
+	for (const shape of SHAPES.filter((candidate) => wanted(candidate.title)))
+		rows.push(await measureShape(tools, shape, capacity, trace));
+	if (wanted(SHARED_TITLE)) rows.push(await measureShared(tools));
 	printTable(rows);
+	if (only !== undefined) return;
 	const stall = await measureStall(tools);
 	console.log(
 		`  longest event-loop stall, ${STALL_ITEMS.toLocaleString('en')} items (no latency, no limit): ${stall}`,
@@ -197,6 +222,7 @@ async function measureShape(
 	tools: BenchTools,
 	shape: Shape,
 	capacity: ReadonlyMap<number, number>,
+	trace: boolean,
 ): Promise<Row> {
 	await prepare(tools, shape.rateLimit, LATENCY_MS);
 	const result = await tools.measure({ items: shape.items, concurrency: shape.concurrency });
@@ -205,14 +231,26 @@ async function measureShape(
 		shape.limitFloor(shape.items, figures.gapSeconds),
 		shape.items / (capacity.get(shape.concurrency) ?? Number.POSITIVE_INFINITY),
 	);
-	let note = result.error ?? '';
-	if (shape.rise !== undefined) {
-		const riseAt = figures.log[0].startedAt + shape.rise.afterMs;
-		const reached = timeToReach(admittedTimes(figures.log), 0.8 * shape.rise.to, riseAt);
-		note = `80 % of ${shape.rise.to}/s ${reached === undefined ? 'never reached' : `${seconds(reached)} after the rise`}`;
-	}
+	const note = result.error ?? (shape.change ? changeNote(shape.change, figures.log) : '');
+	if (trace) console.log(`  ${shape.title}: ${traceOf(figures.log)}`);
 	const what = { title: shape.title, concurrency: String(shape.concurrency), items: shape.items };
 	return row(what, result, figures, floorSeconds, note);
+}
+
+/** After a rise: how soon 80 % of the new limit was reached; after a fall: the rate held. */
+function changeNote(change: LimitChange, log: readonly RecordedRequest[]): string {
+	const changedAt = log[0].startedAt + change.afterMs;
+	const admitted = admittedTimes(log);
+	if (change.to > change.from) {
+		const reached = timeToReach(admitted, 0.8 * change.to, changedAt);
+		const when = reached === undefined ? 'never reached' : `${seconds(reached)} after the rise`;
+		return `80 % of ${change.to}/s ${when}`;
+	}
+	// From a second after the fall to the last full second of the run.
+	const from = changedAt + 1000;
+	const to = admitted[admitted.length - 1] - 1000;
+	const held = admitted.filter((at) => at > from && at <= to).length / ((to - from) / 1000);
+	return `${held.toFixed(1)}/s admitted from 1 s after the fall`;
 }
 
 function row(
@@ -262,7 +300,7 @@ async function measureShared(tools: BenchTools): Promise<Row> {
 		firstEnded,
 	);
 	const what = {
-		title: `two executions, one account (${SHARED.first} + ${SHARED.second} items, ${SHARED.limit}/s)`,
+		title: SHARED_TITLE,
 		concurrency: `${SHARED.concurrency}+${SHARED.concurrency}`,
 		items,
 	};
@@ -278,4 +316,20 @@ async function measureStall(tools: BenchTools): Promise<string> {
 		measureStall: true,
 	});
 	return `${(result.stallMs ?? Number.NaN).toFixed(0)} ms (target ≤ 100 ms; run ${seconds(result.wallMs)}, ${result.failed} failed)`;
+}
+
+/** Admitted/refused requests per half second from the first request: "0.5s:48/1 …". */
+function traceOf(log: readonly RecordedRequest[]): string {
+	const start = log[0].startedAt;
+	const counts: Array<{ admitted: number; refused: number }> = [];
+	for (const entry of log) {
+		const slot = Math.floor((entry.startedAt - start) / 500);
+		counts[slot] ??= { admitted: 0, refused: 0 };
+		if (entry.status === 429) counts[slot].refused++;
+		else counts[slot].admitted++;
+	}
+	return Array.from(counts, (count, slot) => {
+		const { admitted, refused } = count ?? { admitted: 0, refused: 0 };
+		return `${slot / 2}s:${admitted}/${refused}`;
+	}).join(' ');
 }

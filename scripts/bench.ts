@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--items N] [--latency MS]
+ * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--shape TEXT] [--trace] [--items N] [--latency MS]
  *                  [--limit RPS] [--concurrency N]
  *
  * Runs the Twin24 node through n8n's engine against the simulator and prints figures. Each
@@ -26,7 +26,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { DEFAULT_CONCURRENCY } from '../nodes/Twin24/actions/descriptions';
 import { runTwin24 } from '../test/harness/engine';
-import type { BenchTools } from './bench-pacing';
+import type { BenchTools, PacingChoice } from './bench-pacing';
 import { runPacingSuite } from './bench-pacing';
 
 interface Scenario {
@@ -165,13 +165,16 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 	collectGarbage();
 	const heapBefore = process.memoryUsage().heapUsed;
 	let peakHeapUsed = heapBefore;
-	// A full GC before each sample, so the peak is what the run really holds, not garbage.
-	const sampler = job.sampleLiveHeap
-		? setInterval(() => {
-				collectGarbage();
-				peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed);
-			}, 250)
-		: undefined;
+	// A full GC before each sample, so the peak is what the run really holds, not garbage. Samples
+	// are spaced so that the GCs take at most a fifth of the time: big runs would crawl otherwise.
+	let sampler: NodeJS.Timeout | undefined;
+	const sample = () => {
+		const gcStartedAt = performance.now();
+		collectGarbage();
+		peakHeapUsed = Math.max(peakHeapUsed, process.memoryUsage().heapUsed);
+		sampler = setTimeout(sample, Math.max(250, 4 * (performance.now() - gcStartedAt)));
+	};
+	if (job.sampleLiveHeap) sampler = setTimeout(sample, 250);
 	const stall = job.measureStall ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
 	stall?.enable();
 	const cpuBefore = process.cpuUsage();
@@ -183,7 +186,7 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 	const wallMs = performance.now() - startedAt;
 	const cpu = process.cpuUsage(cpuBefore);
 	stall?.disable();
-	if (sampler) clearInterval(sampler);
+	clearTimeout(sampler);
 	collectGarbage();
 	const heapGrowthBytes = process.memoryUsage().heapUsed - heapBefore;
 	const sum = (pick: (execution: ExecutionResult) => number) =>
@@ -497,13 +500,14 @@ async function main(args: readonly string[]): Promise<void> {
 	}
 	console.log(`Twin24 node benchmark (Node.js ${process.version}, simulator in its own process)`);
 	const only = argument(args, 'scenario') ?? 'pacing';
-	if (only === 'pacing' || only === 'all') await runPacing();
+	if (only === 'pacing' || only === 'all')
+		await runPacing({ only: argument(args, 'shape'), trace: args.includes('--trace') });
 	for (const scenario of scenarios(args)) {
 		if (only === 'all' || only === scenario.name) await runScenario(scenario);
 	}
 }
 
-async function runPacing(): Promise<void> {
+async function runPacing(choice: PacingChoice): Promise<void> {
 	const simulator = await startSimulator();
 	const tools: BenchTools = {
 		control: async (action, body) => await control(simulator.info, action, body),
@@ -511,7 +515,7 @@ async function runPacing(): Promise<void> {
 			await measure({ node: 'twin24', sampleLiveHeap: false, simulator: simulator.info, ...job }),
 	};
 	try {
-		await runPacingSuite(tools);
+		await runPacingSuite(tools, choice);
 	} finally {
 		simulator.stop();
 	}

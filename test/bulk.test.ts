@@ -80,6 +80,46 @@ test('order and pairedItem hold at concurrency 8 with random latency', async () 
 	expectErasedExactlyOnce(ids);
 });
 
+test('a 429 for every request in flight leaves no gap: other items go while the refused wait', async () => {
+	const ids = callIds(8);
+	simulator.addCalls(ids);
+	// Both requests of the first turn are refused, each to wait a second (the pace only slows).
+	for (const id of ['call-0', 'call-1'])
+		simulator.respondFor(id, { status: 429, headers: { 'Retry-After': '1' } });
+
+	const result = await run({
+		items: idItems(ids),
+		parameters: operationParameters('call', 'depersonalize', { options: { concurrency: 2 } }),
+		credentials: tokenCredentials(simulator),
+	});
+
+	expect(result.error).toBeUndefined();
+	expect(result.output?.map((item) => item.json.callId)).toEqual(ids);
+	expect(result.output?.map((item) => item.pairedItem)).toEqual(ids.map((_, item) => ({ item })));
+	const refused = simulator.requests.filter((request) => request.status === 429);
+	expect(refused.map((request) => request.id).sort()).toEqual(['call-0', 'call-1']);
+	const retries = simulator.requests.filter(
+		(request) => ['call-0', 'call-1'].includes(request.id ?? '') && request.status === 200,
+	);
+	// The other six were erased during the wait, and no retry went before its Retry-After.
+	const others = simulator.requests.filter(
+		(request) => !['call-0', 'call-1'].includes(request.id ?? ''),
+	);
+	expect(others).toHaveLength(6);
+	expect(Math.max(...others.map((request) => request.finishedAt ?? 0))).toBeLessThan(
+		Math.min(...retries.map((request) => request.startedAt)),
+	);
+	for (const retry of retries) {
+		const refusal = refused.find((request) => request.id === retry.id);
+		expect(
+			retry.startedAt - (refusal?.finishedAt ?? Number.POSITIVE_INFINITY),
+		).toBeGreaterThanOrEqual(950);
+	}
+	// Concurrency still bounds the requests in flight.
+	expect(simulator.stats.maxInFlight).toBeLessThanOrEqual(2);
+	expectErasedExactlyOnce(ids);
+});
+
 // A Retry-After of one second or less only slows the pace down (see test/pacing.test.ts).
 test.each([
 	['delta-seconds', '2'],

@@ -51,6 +51,8 @@ describe('in virtual time, one sender', () => {
 		);
 
 		expect(result.api.timeToReach(0.8 * 90, 3000)).toBeLessThanOrEqual(5000);
+		// 90 in the first 3 s, the other 810 at 90/s.
+		expect(result.endedAt / 1000).toBeLessThanOrEqual(1.15 * (3 + 810 / 90));
 		expect(result.refusedShare).toBeLessThanOrEqual(0.03);
 	});
 
@@ -60,13 +62,41 @@ describe('in virtual time, one sender', () => {
 			800,
 		);
 
-		expect(result.refusedShare).toBeLessThanOrEqual(0.04);
+		expect(result.refusedShare).toBeLessThanOrEqual(0.03);
+		// 300 in the first 3 s; the window full at 100/s then admits nothing for 0.6 s; 500 at 40/s.
+		expect(result.endedAt / 1000).toBeLessThanOrEqual(1.15 * (3 + 0.6 + 500 / 40));
 		// From 2 s after the fall on, at least 85 % of the new limit.
 		const span = result.endedAt - 5000;
 		expect(result.api.admittedBetween(5000, result.endedAt)).toBeGreaterThanOrEqual(
 			(0.85 * 40 * span) / 1000,
 		);
 	});
+
+	test.each([60, 80, 100, 130])(
+		'a sliding window of %i/s: after a slowdown the pace waits for the window to drain instead of meeting it full',
+		async (limit) => {
+			const items = 8 * limit;
+			const result = await runAgainst({ requestsPerSecond: limit }, items);
+
+			expect(result.endedAt / 1000).toBeLessThanOrEqual(1.1 * 8);
+			expect(result.refusedShare).toBeLessThanOrEqual(0.025);
+		},
+	);
+
+	test.each([
+		['sliding window 60/s', { requestsPerSecond: 60 }, 500],
+		['sliding window 100/s', { requestsPerSecond: 100 }, 800],
+		['sliding window 130/s', { requestsPerSecond: 130 }, 1000],
+		['token bucket 100/s burst 20', BUCKET, 800],
+	] as Array<[string, RateLimitSetting, number]>)(
+		'%s: no probing near the end of the work, so no 429 costs its request a Retry-After at the very end',
+		async (_name, limit, items) => {
+			const result = await runAgainst(limit, items);
+
+			const lastRefusal = Math.max(...result.api.refusedAt);
+			expect(lastRefusal).toBeLessThan(result.endedAt - 1500);
+		},
+	);
 
 	test('RateLimit headers with a stated window: the pace takes the limit at once', async () => {
 		const result = await runAgainst({ requestsPerSecond: 100, headers: 'ietf' }, 800);
@@ -167,6 +197,24 @@ describe('the pacer itself', () => {
 		const pacer = pacerAt(clock);
 		pacer.onRateLimited((await pacer.waitForTurn()) ?? 0, 1000);
 		expect(pacer.pausedUntil).toBeLessThan(1000);
+	});
+
+	test('refused again and again: its own backoff never pauses beyond the first Retry-After', async () => {
+		const clock = new VirtualClock();
+		const pacer = pacerAt(clock);
+		const firstSentAt = (await pacer.waitForTurn()) ?? 0;
+		pacer.onRateLimited(firstSentAt, 1000);
+		const promised = clock.now() + 1000;
+		const pauses: number[] = [];
+		for (let refusal = 0; refusal < 12; refusal++) {
+			const sentAt = (await clock.run(pacer.waitForTurn())) ?? 0;
+			if (sentAt >= promised) break;
+			pacer.onRateLimited(sentAt, 1000);
+			pauses.push(pacer.pausedUntil);
+		}
+
+		expect(pauses.length).toBeGreaterThanOrEqual(4);
+		expect(Math.max(...pauses)).toBeLessThanOrEqual(promised);
 	});
 
 	test('a cancel ends a wait for a turn: nothing may be sent', async () => {

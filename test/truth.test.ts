@@ -379,7 +379,8 @@ describe('5. Stop', () => {
 	test('Stop ends a backoff wait at once, without Continue On Fail too', async () => {
 		const ids = callIds(3);
 		simulator.addCalls(ids);
-		simulator.respondFor('call-0', { status: 503, times: 20 });
+		// Every item in backoff: one waiting out its backoff leaves its slot to the next.
+		for (const id of ids) simulator.respondFor(id, { status: 503, times: 20 });
 		const stopped = await runAndStop(
 			ids,
 			{ concurrency: 1, maxRetries: 10 },

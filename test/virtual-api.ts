@@ -67,7 +67,11 @@ interface Answer {
 export class VirtualApi {
 	/** When each admitted request arrived, by the tag of its sender. */
 	private readonly admitted: Array<{ at: number; tag: string }> = [];
-	refused = 0;
+	/** When each refused request arrived. */
+	readonly refusedAt: number[] = [];
+	get refused(): number {
+		return this.refusedAt.length;
+	}
 	private readonly limit: RateLimit;
 	/** While set, every request is refused (a hard block), with this Retry-After (or none). */
 	blockedUntil = 0;
@@ -83,7 +87,7 @@ export class VirtualApi {
 		const { admission, headers } = this.limit.take(this.clock.now());
 		const blocked = this.clock.now() < this.blockedUntil;
 		if (admission.waitMs > 0 || blocked) {
-			this.refused++;
+			this.refusedAt.push(this.clock.now());
 			await this.clock.wait(1);
 			return { admitted: false, retryAfterMs: this.retryAfterMs(admission.waitMs), headers };
 		}
@@ -141,24 +145,46 @@ export async function send(
 	if (run.startAt !== undefined) await clock.wait(run.startAt);
 	let next = 0;
 	let sent = 0;
+	let done = 0;
+	// As the router tells the transport: how many items are not done yet.
+	const user = {};
+	pacer.setBacklog(user, run.items);
+	// As the transport: Concurrency counts requests (waiting for a turn or in flight), and twice
+	// as many items are worked on, so an item waiting out a Retry-After leaves its slot to another.
+	let freeSlots = run.concurrency;
+	const slotWaiters: Array<() => void> = [];
+	const takeSlot = async () => {
+		if (freeSlots > 0) freeSlots--;
+		else await new Promise<void>((resolve) => slotWaiters.push(resolve));
+	};
+	const giveSlot = () => {
+		const next = slotWaiters.shift();
+		if (next) next();
+		else freeSlots++;
+	};
 	const worker = async () => {
 		while (next < run.items) {
 			next++;
 			for (;;) {
+				await takeSlot();
 				const sentAt = await pacer.waitForTurn();
 				if (sentAt === undefined) throw new Error('a turn was refused without a cancel');
 				sent++;
 				const answer = await api.request(run.tag);
+				giveSlot();
 				if (answer.admitted) {
 					pacer.onSuccess(sentAt, answer.headers);
+					pacer.setBacklog(user, run.items - ++done);
 					break;
 				}
-				// As the transport: the pacer decides when the retry goes.
+				// As the transport: the refused request waits out its own Retry-After, then its turn.
 				pacer.onRateLimited(sentAt, answer.retryAfterMs, answer.headers);
+				if (answer.retryAfterMs !== undefined) await clock.wait(answer.retryAfterMs);
 			}
 		}
 	};
-	await Promise.all(Array.from({ length: run.concurrency }, worker));
+	await Promise.all(Array.from({ length: 2 * run.concurrency }, worker));
+	pacer.setBacklog(user, undefined);
 	return { endedAt: clock.now(), sent };
 }
 

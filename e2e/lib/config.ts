@@ -33,12 +33,19 @@ export interface E2eConfig {
 	keepTemp: boolean;
 	queue: QueuePass;
 	queueLease: QueueLease;
+	/** Set: only the throughput scenario, this many times (no other scenario, server or queue pass). */
+	throughputOnly: number | undefined;
 }
 
 function parseQueuePass(value: string | undefined, argv: readonly string[]): QueuePass {
 	if (argv.includes('--queue-only')) return 'only';
 	if (value === 'only' || value === 'off') return value;
 	return 'on';
+}
+
+function parseRuns(value: string | undefined): number | undefined {
+	const runs = Number(value);
+	return Number.isInteger(runs) && runs > 0 ? runs : undefined;
 }
 
 function parseEditorScope(value: string | undefined): EditorScope {
@@ -65,6 +72,7 @@ export function loadConfig(): E2eConfig {
 		keepTemp: process.env.TWIN24_E2E_KEEP === '1',
 		queue: parseQueuePass(process.env.TWIN24_E2E_QUEUE, process.argv.slice(2)),
 		queueLease: process.env.TWIN24_E2E_QUEUE_LEASE === 'default' ? 'default' : 'short',
+		throughputOnly: parseRuns(process.env.TWIN24_E2E_THROUGHPUT_ONLY),
 	};
 }
 

@@ -27,6 +27,9 @@ export interface LoggedRequest {
 	route: string;
 	id?: string;
 	status: number;
+	/** When the simulator got the request and answered it, in its own milliseconds. */
+	startedAt: number;
+	finishedAt: number;
 }
 
 export interface SeedRequest {
@@ -200,6 +203,8 @@ function toLoggedRequest(entry: Record<string, unknown>): LoggedRequest {
 		route: String(entry.route ?? ''),
 		id: typeof entry.id === 'string' ? entry.id : undefined,
 		status: typeof entry.status === 'number' ? entry.status : 0,
+		startedAt: Number(entry.startedAt),
+		finishedAt: Number(entry.finishedAt ?? entry.startedAt),
 	};
 }
 

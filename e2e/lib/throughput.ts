@@ -7,6 +7,7 @@
 import { TOKEN_CREDENTIAL, bindExample } from './examples';
 import type { ScenarioContext } from './scenarios';
 import { nodeExecutionTimeMs, nodeItems } from './runData';
+import type { LoggedRequest } from './simulator';
 
 export const THROUGHPUT = {
 	workflowId: 'tw24Throughput2000',
@@ -94,11 +95,28 @@ export async function runThroughput(ctx: ScenarioContext): Promise<void> {
 		);
 		const elapsedMs = nodeExecutionTimeMs(output, THROUGHPUT.nodeName);
 		const ratio = elapsedMs === undefined ? undefined : elapsedMs / FLOOR_MS;
+		const sending = sendingProfile(await ctx.sim.requests());
 		expect(
-			`the node's time is recorded: ${ratio === undefined ? '?' : `${(elapsedMs ?? 0) / 1000} s = ${ratio.toFixed(2)} × the ${FLOOR_MS / 1000} s floor`} (target ≤ 1.2 ×), ${record.rateLimited} answered 429`,
+			`the node's time is recorded: ${ratio === undefined ? '?' : `${(elapsedMs ?? 0) / 1000} s = ${ratio.toFixed(2)} × the ${FLOOR_MS / 1000} s floor`} (target ≤ 1.2 ×), ${record.rateLimited} answered 429; ${sending}`,
 			ratio !== undefined,
 		);
 	} finally {
 		await ctx.sim.configure({ acceptAnyId: false, rateLimit: null });
 	}
+}
+
+/** From the first erasure request to the last answer, and the requests answered 200 per second. */
+function sendingProfile(log: readonly LoggedRequest[]): string {
+	const erasures = log.filter((entry) => entry.route !== 'login');
+	if (erasures.length === 0) return 'no request';
+	const first = Math.min(...erasures.map((entry) => entry.startedAt));
+	const last = Math.max(...erasures.map((entry) => entry.finishedAt));
+	const perSecond: number[] = [];
+	for (const entry of erasures) {
+		if (entry.status !== 200) continue;
+		const second = Math.floor((entry.startedAt - first) / 1000);
+		perSecond[second] = (perSecond[second] ?? 0) + 1;
+	}
+	const profile = Array.from(perSecond, (count) => count ?? 0).join(' ');
+	return `sending took ${((last - first) / 1000).toFixed(2)} s, 200s per second: ${profile}`;
 }

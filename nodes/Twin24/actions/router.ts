@@ -59,10 +59,6 @@ type ItemPlan =
 	| { kind: 'dryRun'; id: string; request: PlannedRequest }
 	| { kind: 'refused'; error: NodeOperationError; rawId: unknown };
 
-interface RunSettings extends TransportSettings {
-	concurrency: number;
-}
-
 function itemOptions(ctx: IExecuteFunctions, itemIndex: number): ItemOptions {
 	return readParameter(ctx, 'options', itemIndex, {}) as ItemOptions;
 }
@@ -73,7 +69,7 @@ function wholeNumber(value: unknown, fallback: number, min: number, max: number)
 }
 
 /** Run-wide options are read once, from the first item: one run has one pace. */
-function runSettings(ctx: IExecuteFunctions): RunSettings {
+function runSettings(ctx: IExecuteFunctions): TransportSettings {
 	const options = itemOptions(ctx, 0);
 	return {
 		concurrency: wholeNumber(options.concurrency, DEFAULT_CONCURRENCY, 1, 50),
@@ -140,6 +136,12 @@ function requestKey(id: string, request: PlannedRequest): string {
 const NOT_CONFIRMED = { confirmedAt: null };
 
 /**
+ * Items worked on at once per request allowed in flight: an item waiting out a Retry-After or a
+ * backoff gives its request slot to another (the transport counts Concurrency in requests).
+ */
+const ITEMS_PER_REQUEST_SLOT = 2;
+
+/**
  * One execution of the node over its input items: each item is read when its turn comes, so
  * sending starts at once; at most Concurrency requests are in flight; each item gets one result,
  * in input order, with `pairedItem`.
@@ -156,6 +158,7 @@ class ErasureRun {
 	private readonly unfinished = new Map<number, { id: string; attempts: number }>();
 	private firstFailure: NodeApiError | NodeOperationError | undefined;
 	private nextItem = 0;
+	private itemsHandled = 0;
 	/** Items that need no request (dry runs, refusals, repeats) must not hold the event loop. */
 	private readonly yieldToEventLoop = eventLoopYielder();
 
@@ -163,7 +166,7 @@ class ErasureRun {
 		private readonly ctx: IExecuteFunctions,
 		private readonly operation: ErasureOperation,
 		private readonly client: Twin24Client,
-		private readonly settings: RunSettings,
+		private readonly settings: TransportSettings,
 		private readonly continueOnFail: boolean,
 		private readonly itemCount: number,
 	) {
@@ -171,7 +174,8 @@ class ErasureRun {
 	}
 
 	async run(): Promise<INodeExecutionData[]> {
-		const workers = Math.min(this.settings.concurrency, this.itemCount);
+		this.client.expectRequests(this.itemCount);
+		const workers = Math.min(ITEMS_PER_REQUEST_SLOT * this.settings.concurrency, this.itemCount);
 		await Promise.all(Array.from({ length: workers }, async () => await this.work()));
 		this.ctx.logger.debug('Twin24: run finished', {
 			items: this.itemCount,
@@ -188,12 +192,15 @@ class ErasureRun {
 	}
 
 	private async work(): Promise<void> {
-		for (
-			let item = this.nextItem++;
-			item < this.itemCount && !this.halted;
-			item = this.nextItem++
-		) {
-			await this.handle(item);
+		while (this.nextItem < this.itemCount && !this.halted) {
+			if (!this.client.tryTakeSlot() && !(await this.client.waitForSlot())) return;
+			const item = this.nextItem++;
+			try {
+				if (item < this.itemCount && !this.halted) await this.handle(item);
+			} finally {
+				this.client.giveSlot();
+			}
+			this.client.expectRequests(this.itemCount - ++this.itemsHandled);
 			await this.yieldToEventLoop();
 		}
 	}
@@ -220,7 +227,13 @@ class ErasureRun {
 			earlier;
 			earlier = this.inFlightById.get(plan.id)
 		) {
+			// The earlier request may itself need a slot back to finish.
+			this.client.giveSlot();
 			await earlier;
+			if (!this.client.tryTakeSlot() && !(await this.client.waitForSlot())) {
+				this.unfinished.set(itemIndex, { id: plan.id, attempts: 0 });
+				return;
+			}
 		}
 		const sending = this.client.send(plan.request, itemIndex);
 		this.inFlightById.set(plan.id, sending);

@@ -22,7 +22,7 @@ import {
 } from '../protocol';
 import type { Failure } from './errors';
 import { describeFailure, failureOfThrown, mayHaveBeenCarriedOut } from './errors';
-import type { Pacer } from './pacer';
+import type { PaceHandle, Pacer } from './pacer';
 import { acquirePacer, pause } from './pacer';
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
@@ -37,6 +37,8 @@ export interface TransportSettings {
 	timeoutMs: number;
 	/** The longest wait the node accepts from a Retry-After before it fails the items instead. */
 	maxWaitMs: number;
+	/** Items worked on at once: read, waiting for their turn, or in flight. */
+	concurrency: number;
 }
 
 export interface PlannedRequest {
@@ -156,6 +158,12 @@ function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined 
  * after Max Retries + 1 of them, or one that cannot succeed, every request fails with the login's
  * own message; between them the next login waits for the IAM's Retry-After, or a backoff.
  */
+interface SessionAttempt {
+	attempt: Attempt;
+	/** The token the attempt was sent with ('' for none). */
+	tokenUsed: string;
+}
+
 class TokenSession {
 	/** The login in progress, if any. */
 	private refreshing: Promise<void> | undefined;
@@ -185,7 +193,7 @@ class TokenSession {
 	async send(
 		attempt: (credentials: ICredentialDataDecryptedObject) => Promise<Attempt>,
 		halt: AbortSignal,
-	): Promise<{ attempt: Attempt; tokenUsed: string } | undefined> {
+	): Promise<SessionAttempt | undefined> {
 		for (;;) {
 			if (this.fatal)
 				return { attempt: { kind: 'error', failure: this.fatal, retryable: false }, tokenUsed: '' };
@@ -243,6 +251,46 @@ class TokenSession {
 }
 
 /**
+ * Concurrency: an item holds a slot while it is read, waits for its turn and is in flight, but
+ * not while it waits out a Retry-After or a backoff. Otherwise a burst of 429s, one per slot,
+ * would leave nothing to send for a whole Retry-After.
+ */
+class RequestSlots {
+	private free: number;
+	private readonly waiting: Array<(taken: boolean) => void> = [];
+	private closed = false;
+
+	constructor(size: number) {
+		this.free = size;
+	}
+
+	/** Takes a free slot at once, without yielding, so that a free slot changes no order. */
+	tryTake(): boolean {
+		if (this.closed || this.free === 0) return false;
+		this.free--;
+		return true;
+	}
+
+	/** Resolves true with the next slot given back, or false once the slots are closed. */
+	async wait(): Promise<boolean> {
+		if (this.closed) return false;
+		return await new Promise<boolean>((resolve) => this.waiting.push(resolve));
+	}
+
+	give(): void {
+		if (this.closed) return;
+		const next = this.waiting.shift();
+		if (next) next(true);
+		else this.free++;
+	}
+
+	close(): void {
+		this.closed = true;
+		for (const waiter of this.waiting.splice(0)) waiter(false);
+	}
+}
+
+/**
  * Everything that crosses the network: URLs, authentication, retries, pacing, cancellation and
  * turning what came back into a Failure. One client serves one execution of the node; the pace
  * is shared by every execution in this process that uses the same account.
@@ -261,17 +309,23 @@ export class Twin24Client {
 	 */
 	private readonly turnWaits = new Set<AbortController>();
 
+	private readonly slots: RequestSlots;
+
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
 		private readonly session: TokenSession,
 		private readonly settings: TransportSettings,
 		readonly cisBaseUrl: string,
-		private readonly pace: { pacer: Pacer; release(): void },
+		private readonly pace: PaceHandle,
 		private readonly cancelSignal: AbortSignal | undefined,
 	) {
+		this.slots = new RequestSlots(settings.concurrency);
 		this.halt.signal.addEventListener(
 			'abort',
-			() => this.turnWaits.forEach((wait) => wait.abort()),
+			() => {
+				this.slots.close();
+				this.turnWaits.forEach((wait) => wait.abort());
+			},
 			{
 				once: true,
 			},
@@ -317,6 +371,11 @@ export class Twin24Client {
 	/** Stops the run: requests not yet sent are not sent; those in flight finish. */
 	stop(): void {
 		this.halt.abort();
+	}
+
+	/** How many requests this run may still send: the shared pace stops probing near the end. */
+	expectRequests(count: number): void {
+		this.pace.setBacklog(count);
 	}
 
 	/** Lets go of the shared pace and the cancel signal; the client sends nothing afterwards. */
@@ -394,8 +453,29 @@ export class Twin24Client {
 			this.ctx.logger.debug(
 				`Twin24: retrying item ${itemIndex} after ${describeFailure(failure)} (retry ${tally.retries} of ${this.settings.maxRetries})`,
 			);
-			if (waitMs > 0) await pause(waitMs, this.halt.signal);
+			if (waitMs > 0 && !(await this.waitOutsideSlot(waitMs))) return failed(this.haltFailure());
 		}
+	}
+
+	/** Takes a slot to work on an item at once if one is free, without yielding. */
+	tryTakeSlot(): boolean {
+		return this.slots.tryTake();
+	}
+
+	/** Waits for a slot to work on an item; false once the run stopped. */
+	async waitForSlot(): Promise<boolean> {
+		return await this.slots.wait();
+	}
+
+	giveSlot(): void {
+		this.slots.give();
+	}
+
+	/** Waits before a retry with the item's slot given to another item; false if the run stopped. */
+	private async waitOutsideSlot(waitMs: number): Promise<boolean> {
+		this.slots.give();
+		await pause(waitMs, this.halt.signal);
+		return this.slots.tryTake() || (await this.slots.wait());
 	}
 
 	/**

@@ -37,13 +37,23 @@ const RECOVER_DOUBLING_MS = 1000;
 const DECREASE = 0.9;
 /** At most one such cut per window: 429s within it echo the same overshoot. */
 const WINDOW_MS = 1000;
+/** A pace set to what the server admitted stays a little below it: right at it, it meets it again. */
+const ADMITTED_MARGIN = 0.97;
 /**
  * After a cut the pace grows by the same number of requests per second for every sender,
  * whatever it sends: first 1/s, twice as fast every PROBE_DOUBLING_MS. Growth independent of the
  * own pace is what lets independent senders (n8n workers) converge on equal shares.
  */
 const PROBE_STEP = 1;
-const PROBE_DOUBLING_MS = 450;
+const PROBE_DOUBLING_MS = 300;
+/**
+ * Probing starts this long after a cut, and twice as long (up to PROBE_PLATEAU_MAX_MS) after each
+ * cut that lands where the last one did: a limit found again and again is probed less often.
+ */
+const PROBE_PLATEAU_MS = 300;
+const PROBE_PLATEAU_MAX_MS = 600;
+/** Cuts within this share of the last one are at the same limit. */
+const SAME_LIMIT = 0.1;
 /** Beyond this time since the last cut the growth stops accelerating. */
 const PROBE_ACCELERATION_MS = 8000;
 /**
@@ -51,7 +61,7 @@ const PROBE_ACCELERATION_MS = 8000;
  * is not used (a busy process, a run with few items) cannot grow into a burst later.
  */
 const START_HEADROOM = 2;
-const HEADROOM = 1.25;
+const HEADROOM = 1.5;
 const SENT_WINDOW_MS = 250;
 /** Below this pace the headroom rule does not hold the pace back. */
 const MIN_PACE = 5;
@@ -66,6 +76,12 @@ const CATCH_UP_MS = 10;
  */
 const SHORT_RETRY_AFTER_MS = 1100;
 const BACKOFF_FACTOR = 2;
+/**
+ * Once the work left would be done within this long at the pace, the pace stops probing upward:
+ * a 429 then costs its request a whole Retry-After at the very end of the run, more than a faster
+ * pace could win back.
+ */
+const TAIL_MS = 1200;
 /** The pause the pacer chooses when 429s without Retry-After keep coming with no success between. */
 const OWN_PAUSE_BASE_MS = 250;
 const OWN_PAUSE_CAP_MS = 30000;
@@ -79,11 +95,13 @@ interface Waiter {
 /**
  * One pace for all requests to one Twin24 account. It starts low and doubles quickly until the
  * first 429, so that many concurrent requests do not all meet the limit at once. A 429 event
- * brings the pace down to what the server admitted over the last second (requests let through
- * less those refused) and, once per second at most, cuts it by DECREASE; between events it grows
- * by an amount that depends only on the time since the last cut (AIMD, fair between senders that
- * share no memory). 429s for requests sent before the last slowdown are the same event.
- * RateLimit headers with a stated window cap the pace; an exhausted quota pauses it.
+ * brings the pace down to a little under what the server admitted over the last second (requests
+ * let through less those refused) and, once per second at most, cuts it by DECREASE; after a
+ * short plateau it grows by an amount that depends only on the time since the last cut (AIMD,
+ * fair between senders that share no memory). 429s for requests sent before the last slowdown
+ * are the same event. After the first 429 no second holds more admitted requests than the pace,
+ * and near the end of the work the pace stops probing. RateLimit headers with a stated window
+ * cap the pace; an exhausted quota pauses it.
  */
 export class Pacer {
 	private pace = START_RATE;
@@ -106,10 +124,20 @@ export class Pacer {
 	/** Events since the last cut: each one more pauses twice as long (a window that stays full). */
 	private eventsSinceCut = 0;
 	private lastSuccessAt: number | undefined;
+	/**
+	 * When the server said the first request it refused would be taken (its refusal time plus its
+	 * Retry-After): the pacer's own backoff never pauses beyond that promise while it holds.
+	 */
+	private promisedAt = Number.NEGATIVE_INFINITY;
 	private ceiling = Number.POSITIVE_INFINITY;
+	/** The pace right after the last slowdown: below what the server refused. */
+	private paceAfterCut = Number.POSITIVE_INFINITY;
+	private plateauMs = PROBE_PLATEAU_MS;
 	/** When the requests of the last window were let through, and when the refused ones were. */
 	private readonly grants = new RecentQueue<number>();
 	private readonly refusals = new RecentQueue<number>();
+	/** Requests each user of this pace still has to send, as far as it told. */
+	private readonly backlogs = new Map<object, number>();
 
 	constructor(private readonly clock: PacerClock = SYSTEM_CLOCK) {}
 
@@ -144,6 +172,12 @@ export class Pacer {
 		});
 	}
 
+	/** How many requests `user` still has to send; undefined when it is done with the pace. */
+	setBacklog(user: object, requests: number | undefined): void {
+		if (requests === undefined) this.backlogs.delete(user);
+		else this.backlogs.set(user, requests);
+	}
+
 	onSuccess(_sentAt: number, headers?: Readonly<Record<string, unknown>>): void {
 		this.eventsWithoutSuccess = 0;
 		this.lastSuccessAt = this.clock.now();
@@ -158,6 +192,7 @@ export class Pacer {
 		const now = this.clock.now();
 		this.refusals.push(sentAt);
 		if (headers !== undefined) this.applyHints(readRateLimitHints(headers, now));
+		if (retryAfterMs !== undefined && this.promisedAt <= now) this.promisedAt = now + retryAfterMs;
 		if (sentAt < this.lastSlowdownAt) return;
 		this.eventsWithoutSuccess++;
 		this.slowDown(now);
@@ -170,6 +205,11 @@ export class Pacer {
 		const from = this.lastGrowthAt ?? now;
 		this.lastGrowthAt = now;
 		if (now <= from) return;
+		if (this.phase !== 'start' && this.backlog() <= (this.pace * TAIL_MS) / 1000) {
+			// What was probed since the last cut is not known to be safe.
+			this.pace = Math.min(this.pace, this.paceAfterCut);
+			return;
+		}
 		const headroom = this.phase === 'start' ? START_HEADROOM : HEADROOM;
 		const limit = Math.min(this.ceiling, Math.max(MIN_PACE, headroom * this.sentRate(now)));
 		if (this.pace >= limit) {
@@ -179,15 +219,29 @@ export class Pacer {
 		}
 		const grown =
 			this.phase === 'probe'
-				? this.pace + this.probeGrowth(from - this.lastCutAt, now - this.lastCutAt)
+				? this.pace + this.probeGrowth(from - this.probeFrom, now - this.probeFrom)
 				: this.pace *
 					2 ** ((now - from) / (this.phase === 'start' ? START_DOUBLING_MS : RECOVER_DOUBLING_MS));
 		this.pace = Math.min(grown, limit);
 	}
 
+	/** Requests all users still have to send; unbounded while any user has not said. */
+	private backlog(): number {
+		if (this.backlogs.size === 0) return Number.POSITIVE_INFINITY;
+		let total = 0;
+		for (const requests of this.backlogs.values()) total += requests;
+		return total;
+	}
+
+	/** Probing starts a while after the last cut: at a low limit it would meet it again at once. */
+	private get probeFrom(): number {
+		return this.lastCutAt + this.plateauMs;
+	}
+
 	/** Requests per second added between `from` and `to` ms after the last cut. */
 	private probeGrowth(from: number, to: number): number {
-		const curve = (ms: number) => {
+		const curve = (sinceStart: number) => {
+			const ms = Math.max(0, sinceStart);
 			const capped = Math.min(ms, PROBE_ACCELERATION_MS);
 			const doublings = 2 ** (capped / PROBE_DOUBLING_MS);
 			const speed = ((PROBE_STEP * Math.LN2) / PROBE_DOUBLING_MS) * doublings;
@@ -197,7 +251,22 @@ export class Pacer {
 	}
 
 	private slotAt(now: number): number {
-		return Math.max(now - CATCH_UP_MS, this.pauseEnd, this.nextSlotAt);
+		return Math.max(now - CATCH_UP_MS, this.pauseEnd, this.nextSlotAt, this.windowSlotAt(now));
+	}
+
+	/**
+	 * After a slowdown no window of a second holds more requests taken by the server than the pace:
+	 * requests sent faster before a cut still fill a sliding window, so the pace waits for them to
+	 * leave it instead of meeting it full.
+	 */
+	private windowSlotAt(now: number): number {
+		if (this.phase === 'start') return Number.NEGATIVE_INFINITY;
+		const from = now - WINDOW_MS;
+		this.grants.dropWhile((at) => at <= from);
+		this.refusals.dropWhile((at) => at <= from);
+		const taken = this.grants.size - this.refusals.size;
+		if (taken < Math.max(1, (this.pace * WINDOW_MS) / 1000)) return Number.NEGATIVE_INFINITY;
+		return (this.grants.oldest ?? now) + WINDOW_MS;
 	}
 
 	private take(now: number): number {
@@ -265,7 +334,9 @@ export class Pacer {
 		const admitted = this.admittedRate(now);
 		const cutDue = now >= this.lastCutAt + WINDOW_MS;
 		const cut = cutDue ? this.pace * DECREASE : this.pace;
-		this.pace = Math.max(LOWEST_PACE, Math.min(cut, admitted));
+		this.pace = Math.max(LOWEST_PACE, Math.min(cut, admitted * ADMITTED_MARGIN));
+		if (cutDue) this.lengthenPlateau(this.pace);
+		this.paceAfterCut = this.pace;
 		if (cutDue) {
 			this.lastCutAt = now;
 			this.eventsSinceCut = 0;
@@ -275,6 +346,13 @@ export class Pacer {
 		else if (cutDue) this.phase = 'probe';
 		this.lastSlowdownAt = now;
 		this.lastGrowthAt = now;
+	}
+
+	private lengthenPlateau(newPace: number): void {
+		const sameLimit = Math.abs(newPace - this.paceAfterCut) <= SAME_LIMIT * this.paceAfterCut;
+		this.plateauMs = sameLimit
+			? Math.min(PROBE_PLATEAU_MAX_MS, 2 * this.plateauMs)
+			: PROBE_PLATEAU_MS;
 	}
 
 	/**
@@ -291,7 +369,8 @@ export class Pacer {
 		const admitted = Math.max(0, this.grants.size - this.refusals.size);
 		const elapsed = now - (this.firstGrantAt ?? now);
 		const perWindow = (admitted * 1000) / WINDOW_MS;
-		if (elapsed >= WINDOW_MS) return perWindow;
+		// Refused again with nothing taken since: the window is full, so it holds the whole limit.
+		if (elapsed >= WINDOW_MS || this.eventsWithoutSuccess >= 2) return perWindow;
 		const perElapsed = (admitted * 1000) / Math.max(elapsed, 1000 / START_RATE);
 		return Math.sqrt(perWindow * perElapsed);
 	}
@@ -312,7 +391,8 @@ export class Pacer {
 		} else {
 			// A window that stays full: each refusal since the cut waits twice as long.
 			const backoff = (1000 / this.pace) * BACKOFF_FACTOR ** (this.eventsSinceCut - 1);
-			pauseMs = Math.min(retryAfterMs ?? WINDOW_MS, backoff);
+			const promise = this.promisedAt > now ? this.promisedAt - now : Number.POSITIVE_INFINITY;
+			pauseMs = Math.min(retryAfterMs ?? WINDOW_MS, backoff, promise);
 		}
 		this.pauseEnd = Math.max(this.pauseEnd, now + pauseMs);
 	}
@@ -346,6 +426,10 @@ class RecentQueue<T> {
 		return this.items.length - this.head;
 	}
 
+	get oldest(): T | undefined {
+		return this.size > 0 ? this.items[this.head] : undefined;
+	}
+
 	push(item: T): void {
 		this.items.push(item);
 	}
@@ -370,11 +454,16 @@ interface SharedPacer {
 
 const sharedPacers = new Map<string, SharedPacer>();
 
+/** One user's hold on an account's pace. */
+export interface PaceHandle {
+	pacer: Pacer;
+	/** How many requests this user still has to send (it may stop probing near the end). */
+	setBacklog(requests: number): void;
+	release(): void;
+}
+
 /** The one Pacer of a Twin24 account (key = credential id + CIS base URL) in this process. */
-export function acquirePacer(
-	accountKey: string,
-	clock?: PacerClock,
-): { pacer: Pacer; release(): void } {
+export function acquirePacer(accountKey: string, clock?: PacerClock): PaceHandle {
 	let shared = sharedPacers.get(accountKey);
 	if (shared === undefined) {
 		shared = { pacer: new Pacer(clock), users: 0 };
@@ -382,12 +471,17 @@ export function acquirePacer(
 	}
 	shared.users++;
 	const entry = shared;
+	const user = {};
 	let released = false;
 	return {
 		pacer: entry.pacer,
+		setBacklog(requests) {
+			if (!released) entry.pacer.setBacklog(user, requests);
+		},
 		release() {
 			if (released) return;
 			released = true;
+			entry.pacer.setBacklog(user, undefined);
 			entry.users--;
 			if (entry.users === 0 && sharedPacers.get(accountKey) === entry)
 				sharedPacers.delete(accountKey);
