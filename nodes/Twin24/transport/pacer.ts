@@ -31,7 +31,7 @@ const SYSTEM_CLOCK: PacerClock = { now: () => Date.now(), wait: pause };
 const START_RATE = 50;
 /** Requests let through at once at the very start, before the pace applies (none of them waits). */
 const START_BURST = 10;
-const START_DOUBLING_MS = 50;
+const START_DOUBLING_MS = 200;
 const RECOVER_DOUBLING_MS = 1000;
 /** A 429 event cuts the pace at least to this share: the same cut for every sender makes them fair. */
 const DECREASE = 0.9;
