@@ -136,10 +136,10 @@ function requestKey(id: string, request: PlannedRequest): string {
 const NOT_CONFIRMED = { confirmedAt: null };
 
 /**
- * Items worked on at once per request allowed in flight: an item waiting out a Retry-After or a
- * backoff gives its request slot to another (the transport counts Concurrency in requests).
+ * Workers per Concurrency slot: while an item waits out a Retry-After or a backoff it gives its
+ * slot back (see the transport), and another worker reads and sends the next item in it.
  */
-const ITEMS_PER_REQUEST_SLOT = 2;
+const WORKERS_PER_SLOT = 2;
 
 /**
  * One execution of the node over its input items: each item is read when its turn comes, so
@@ -175,7 +175,7 @@ class ErasureRun {
 
 	async run(): Promise<INodeExecutionData[]> {
 		this.client.expectRequests(this.itemCount);
-		const workers = Math.min(ITEMS_PER_REQUEST_SLOT * this.settings.concurrency, this.itemCount);
+		const workers = Math.min(WORKERS_PER_SLOT * this.settings.concurrency, this.itemCount);
 		await Promise.all(Array.from({ length: workers }, async () => await this.work()));
 		this.ctx.logger.debug('Twin24: run finished', {
 			items: this.itemCount,

@@ -150,6 +150,12 @@ function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined 
 		: undefined;
 }
 
+interface SessionAttempt {
+	attempt: Attempt;
+	/** The token the attempt was sent with ('' for none). */
+	tokenUsed: string;
+}
+
 /**
  * The bearer token of one run. Each request is sent with its own copy of the credential data,
  * so a token cleared by one request never empties the header of another in flight. In login
@@ -158,12 +164,6 @@ function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined 
  * after Max Retries + 1 of them, or one that cannot succeed, every request fails with the login's
  * own message; between them the next login waits for the IAM's Retry-After, or a backoff.
  */
-interface SessionAttempt {
-	attempt: Attempt;
-	/** The token the attempt was sent with ('' for none). */
-	tokenUsed: string;
-}
-
 class TokenSession {
 	/** The login in progress, if any. */
 	private refreshing: Promise<void> | undefined;
@@ -255,7 +255,7 @@ class TokenSession {
  * not while it waits out a Retry-After or a backoff. Otherwise a burst of 429s, one per slot,
  * would leave nothing to send for a whole Retry-After.
  */
-class RequestSlots {
+class ConcurrencySlots {
 	private free: number;
 	private readonly waiting: Array<(taken: boolean) => void> = [];
 	private closed = false;
@@ -309,7 +309,7 @@ export class Twin24Client {
 	 */
 	private readonly turnWaits = new Set<AbortController>();
 
-	private readonly slots: RequestSlots;
+	private readonly slots: ConcurrencySlots;
 
 	private constructor(
 		private readonly ctx: IExecuteFunctions,
@@ -319,7 +319,7 @@ export class Twin24Client {
 		private readonly pace: PaceHandle,
 		private readonly cancelSignal: AbortSignal | undefined,
 	) {
-		this.slots = new RequestSlots(settings.concurrency);
+		this.slots = new ConcurrencySlots(settings.concurrency);
 		this.halt.signal.addEventListener(
 			'abort',
 			() => {
