@@ -150,10 +150,13 @@ export interface PacingChoice {
 	only?: string;
 	/** Print each shape's admitted and refused requests per half second. */
 	trace?: boolean;
+	/** Measure only the longest event-loop stall, with this many items. */
+	stallItems?: number;
 }
 
 export async function runPacingSuite(tools: BenchTools, choice: PacingChoice): Promise<void> {
-	const { only, trace = false } = choice;
+	const { only, trace = false, stallItems } = choice;
+	if (stallItems !== undefined) return await printStall(tools, stallItems);
 	const wanted = (title: string) => only === undefined || title.includes(only);
 	console.log(
 		`\nPacing: simulator latency ${LATENCY_MS} ms, the node's default options but Concurrency; ${TARGETS}`,
@@ -168,10 +171,13 @@ export async function runPacingSuite(tools: BenchTools, choice: PacingChoice): P
 		rows.push(await measureShape(tools, shape, capacity, trace));
 	if (wanted(SHARED_TITLE)) rows.push(await measureShared(tools));
 	printTable(rows);
-	if (only !== undefined) return;
-	const stall = await measureStall(tools);
+	if (only === undefined) await printStall(tools, STALL_ITEMS);
+}
+
+async function printStall(tools: BenchTools, items: number): Promise<void> {
+	const stall = await measureStall(tools, items);
 	console.log(
-		`  longest event-loop stall, ${STALL_ITEMS.toLocaleString('en')} items (no latency, no limit): ${stall}`,
+		`  longest event-loop stall, ${items.toLocaleString('en')} items (no latency, no limit): ${stall}`,
 	);
 }
 
@@ -308,10 +314,10 @@ async function measureShared(tools: BenchTools): Promise<Row> {
 	return row(what, result, figures, floorSeconds, result.error ?? note);
 }
 
-async function measureStall(tools: BenchTools): Promise<string> {
+async function measureStall(tools: BenchTools, items: number): Promise<string> {
 	await prepare(tools, null, 0);
 	const result = await tools.measure({
-		items: STALL_ITEMS,
+		items,
 		concurrency: 10,
 		measureStall: true,
 	});

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--shape TEXT] [--trace] [--items N] [--latency MS]
+ * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--shape TEXT] [--trace] [--stall-items N] [--items N] [--latency MS]
  *                  [--limit RPS] [--concurrency N]
  *
  * Runs the Twin24 node through n8n's engine against the simulator and prints figures. Each
@@ -501,7 +501,13 @@ async function main(args: readonly string[]): Promise<void> {
 	console.log(`Twin24 node benchmark (Node.js ${process.version}, simulator in its own process)`);
 	const only = argument(args, 'scenario') ?? 'pacing';
 	if (only === 'pacing' || only === 'all')
-		await runPacing({ only: argument(args, 'shape'), trace: args.includes('--trace') });
+		await runPacing({
+			only: argument(args, 'shape'),
+			trace: args.includes('--trace'),
+			stallItems: args.includes('--stall-items')
+				? Number(argument(args, 'stall-items'))
+				: undefined,
+		});
 	for (const scenario of scenarios(args)) {
 		if (only === 'all' || only === scenario.name) await runScenario(scenario);
 	}
