@@ -17,10 +17,10 @@ import {
 	bearerTokenOf,
 	checkBaseUrl,
 	joinUrl,
-	parseRetryAfter,
 	redact,
 	secretsOf,
 } from '../nodes/Twin24/protocol';
+import { parseRetryAfter } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
 
 /** Lifetime asked for at login, in seconds; the vendor's own examples use one day. */
 const LOGIN_TOKEN_TTL_SECONDS = 86400;

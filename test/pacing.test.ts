@@ -6,9 +6,10 @@
  */
 import { join } from 'node:path';
 
-import type { Pacer as PacerType } from '../nodes/Twin24/transport/pacer';
-import { acquirePacer, pacersInUse, pause } from '../nodes/Twin24/transport/pacer';
-import { readRateLimitHints } from '../nodes/Twin24/transport/rateLimitHeaders';
+import type { Pacer as PacerType } from '../nodes/Twin24/transport/pacing/pacer';
+import { pause } from '../nodes/Twin24/transport/pacing/pacer';
+import { readRateLimitHints } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
+import { acquirePacer, pacersInUse } from '../nodes/Twin24/transport/pacing/registry';
 import { findPackageRoot } from './harness/engine';
 import type { RateLimitSetting, Twin24Simulator } from './simulator/simulator';
 import { idItems, operationParameters, run, tokenCredentials, useSimulator } from './support';
@@ -311,7 +312,7 @@ useSimulator((started) => (simulator = started));
 /** The pacer module as n8n loaded it from dist/ (the same instance the node uses). */
 function loadedPacerModule(): { pacersInUse(): number } {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	return require(join(findPackageRoot(), 'dist/nodes/Twin24/transport/pacer.js')) as {
+	return require(join(findPackageRoot(), 'dist/nodes/Twin24/transport/pacing/registry.js')) as {
 		pacersInUse(): number;
 	};
 }

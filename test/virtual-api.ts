@@ -3,8 +3,8 @@
  * a fake clock that jumps from one timer to the next, and workers that use the pacer the way the
  * transport does. Runs of many seconds take milliseconds and never depend on the machine.
  */
-import type { PacerClock } from '../nodes/Twin24/transport/pacer';
-import { Pacer } from '../nodes/Twin24/transport/pacer';
+import type { PacerClock } from '../nodes/Twin24/transport/pacing/pacer';
+import { Pacer } from '../nodes/Twin24/transport/pacing/pacer';
 import type { RateLimitSetting } from './simulator/simulator';
 import { RateLimit } from './simulator/simulator';
 

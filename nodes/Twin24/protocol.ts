@@ -35,17 +35,6 @@ export class Twin24LoginError extends Error {
 	}
 }
 
-/** Retry-After as milliseconds to wait: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
-	if (typeof value !== 'string' || value.trim() === '') return undefined;
-	const trimmed = value.trim();
-	const milliseconds = /^\d+(\.\d+)?$/.test(trimmed)
-		? Number(trimmed) * 1000
-		: Date.parse(trimmed) - now;
-	if (Number.isNaN(milliseconds)) return undefined;
-	return Math.max(0, milliseconds);
-}
-
 /**
  * Base URLs come from the credential. They decide where the token (and in login mode the
  * password) is sent, so anything that could send them somewhere unexpected is refused.

@@ -16,14 +16,16 @@ import {
 	bearerTokenOf,
 	checkBaseUrl,
 	joinUrl,
-	parseRetryAfter,
 	redact,
 	secretsOf,
 } from '../protocol';
 import type { Failure } from './errors';
 import { describeFailure, failureOfThrown, mayHaveBeenCarriedOut } from './errors';
-import type { PaceHandle, Pacer } from './pacer';
-import { acquirePacer, pause } from './pacer';
+import type { Pacer } from './pacing/pacer';
+import { pause } from './pacing/pacer';
+import { parseRetryAfter } from './pacing/rateLimitHeaders';
+import type { PaceHandle } from './pacing/registry';
+import { acquirePacer } from './pacing/registry';
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 

@@ -90,3 +90,14 @@ export function readRateLimitHints(
 		windowMs: policy.windowMs ?? readPolicy(limitField?.split(',').slice(1).join(',')).windowMs,
 	};
 }
+
+/** Retry-After as milliseconds to wait: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+	if (typeof value !== 'string' || value.trim() === '') return undefined;
+	const trimmed = value.trim();
+	const milliseconds = /^\d+(\.\d+)?$/.test(trimmed)
+		? Number(trimmed) * 1000
+		: Date.parse(trimmed) - now;
+	if (Number.isNaN(milliseconds)) return undefined;
+	return Math.max(0, milliseconds);
+}
