@@ -6,6 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { INode, INodeType } from 'n8n-workflow';
+import { NodeHelpers } from 'n8n-workflow';
+
 import { Twin24Api } from '../credentials/Twin24Api.credentials';
 import { Twin24 } from '../nodes/Twin24/Twin24.node';
 import { checkBaseUrl, joinUrl } from '../nodes/Twin24/protocol';
@@ -134,6 +137,64 @@ describe('the node and credential descriptions', () => {
 		expect(property('email')?.placeholder).toBe('e.g. name@example.com');
 		expect(credential.icon).toEqual({ light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' });
 		expect(property('sessionToken')?.typeOptions?.expirable).toBe(true);
+	});
+
+	/** What n8n tells an AI agent about the tool, computed the way n8n computes it. */
+	const toolText = (resource: string, operation: string): string => {
+		// n8n's tool variant of a `usableAsTool` node: the same properties, its name ending in Tool.
+		const tool = { ...description, name: 'twin24Tool' };
+		const node: INode = {
+			id: 'tool',
+			name: 'Twin24',
+			type: 'n8n-nodes-twin24.twin24Tool',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: {},
+		};
+		node.parameters =
+			NodeHelpers.getNodeParameters(
+				tool.properties,
+				{ resource, operation },
+				true,
+				false,
+				node,
+				tool,
+			) ?? {};
+		return NodeHelpers.getToolDescriptionForNode(node, { description: tool } as INodeType);
+	};
+
+	test('as an AI agent’s tool, each operation says it is irreversible, what it erases and what an ID is', () => {
+		const depersonalizeCall = toolText('call', 'depersonalize');
+		expect(depersonalizeCall).toMatch(/^Irreversibly erases all personal data of one Twin24 call/);
+		expect(depersonalizeCall).toMatch(/unless this workflow keeps recordings, its audio recording/);
+		expect(toolText('call', 'deleteRecord')).toMatch(
+			/deletes the audio recording.*other data stays/,
+		);
+		expect(toolText('autoCallCandidate', 'depersonalize')).toMatch(/auto call candidate/);
+		for (const [resource, operation] of [
+			['call', 'depersonalize'],
+			['call', 'deleteRecord'],
+			['autoCallCandidate', 'depersonalize'],
+		]) {
+			const text = toolText(resource, operation);
+			expect(text).toMatch(/This cannot be undone/);
+			expect(text).toMatch(/never guess, build or change an ID/);
+			expect(text).toMatch(/success false with error and whatToDo/);
+		}
+		expect(toolText('call', 'depersonalize')).toMatch(/a UUID such as /);
+	});
+
+	test('the tool description is a field of the tool only, never of the plain node', () => {
+		const plain =
+			NodeHelpers.getNodeParameters(
+				description.properties,
+				{ resource: 'call', operation: 'depersonalize' },
+				true,
+				false,
+				{ typeVersion: 1 },
+				description,
+			) ?? {};
+		expect(plain.toolDescription).toBeUndefined();
 	});
 });
 

@@ -74,6 +74,46 @@ const irreversibleNotice: INodeProperties = {
 	default: '',
 };
 
+const ANSWER =
+	'It answers in JSON: success true with confirmedAt once Twin24 confirmed the erasure; otherwise success false with error and whatToDo.';
+const NEVER_GUESS = 'exactly as the user gave it; never guess, build or change an ID.';
+const CALL_ID = `Takes the call's ID, a UUID such as 3f2c8a4e-7b1d-4c9a-9e1f-2a6b5d8c0e11, ${NEVER_GUESS}`;
+
+/**
+ * What the AI agent reads about the tool variant (n8n names it twin24Tool). Without it, n8n would
+ * describe the tool by its action alone ("Depersonalize call in Twin24"): nothing about what is
+ * lost for good, or what an ID looks like. Defining `toolDescription` replaces n8n's own field.
+ */
+function toolDescription(resource: string, operation: string, text: string): INodeProperties {
+	return {
+		displayName: 'Tool Description',
+		name: 'toolDescription',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		default: text,
+		description: 'What the AI agent reads about this tool, to decide when and how to call it',
+		displayOptions: { show: { '@tool': [true], resource: [resource], operation: [operation] } },
+	};
+}
+
+const toolDescriptions: INodeProperties[] = [
+	toolDescription(
+		'call',
+		'depersonalize',
+		`Irreversibly erases all personal data of one Twin24 call and, unless this workflow keeps recordings, its audio recording. This cannot be undone. ${CALL_ID} ${ANSWER}`,
+	),
+	toolDescription(
+		'call',
+		'deleteRecord',
+		`Irreversibly deletes the audio recording of one Twin24 call; the call's other data stays. This cannot be undone. ${CALL_ID} ${ANSWER}`,
+	),
+	toolDescription(
+		'autoCallCandidate',
+		'depersonalize',
+		`Irreversibly erases all personal data of one Twin24 auto call candidate (a person queued in an automatic calling campaign) and, unless this workflow keeps recordings, the recordings of their calls. This cannot be undone. Takes the candidate's ID, the one the calling campaign gave the candidate, ${NEVER_GUESS} ${ANSWER}`,
+	),
+];
+
 export class Twin24 implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Twin24',
@@ -95,6 +135,7 @@ export class Twin24 implements INodeType {
 			callOperations,
 			autoCallCandidateOperations,
 			irreversibleNotice,
+			...toolDescriptions,
 			...depersonalizeCall.description,
 			...deleteCallRecord.description,
 			...depersonalizeAutoCallCandidate.description,
