@@ -19,6 +19,7 @@ import {
 } from './descriptions';
 import type { ErasureOperation } from './erasure';
 import { readId, readParameter } from './erasure';
+import { SETUP_FAILURE, answerForTool, runsAsTool } from './toolAnswer';
 
 export const operations: Record<string, Record<string, ErasureOperation>> = {
 	call: { depersonalize: depersonalizeCall, deleteRecord: deleteCallRecord },
@@ -154,6 +155,8 @@ class ErasureRun {
 	/** The request in flight for an ID, so that two different erasures of one ID never race. */
 	private readonly inFlightById = new Map<string, Promise<unknown>>();
 	private readonly failed = new Set<number>();
+	/** What went wrong for each item that failed after it was planned (a refused ID has none). */
+	readonly failures = new Map<number, Failure>();
 	/** Items with no result yet (stopped, or a repeat waiting for its first item), and their IDs. */
 	private readonly unfinished = new Map<number, { id: string; attempts: number }>();
 	private firstFailure: NodeApiError | NodeOperationError | undefined;
@@ -279,6 +282,7 @@ class ErasureRun {
 		retries: number,
 	): void {
 		this.failed.add(itemIndex);
+		this.failures.set(itemIndex, failure);
 		const what = `${this.operation.action} "${id}"`;
 		const context = { what, itemIndex, retries };
 		const error = toNodeError(this.ctx.getNode(), failure, context, this.settings.timeoutMs);
@@ -409,19 +413,33 @@ async function everyItemFailed(
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const operation = operationFor(this);
 	const settings = runSettings(this);
-	const continueOnFail = this.continueOnFail();
+	const asTool = runsAsTool(this);
+	const continueOnFail = asTool || this.continueOnFail();
 	const itemCount = this.getInputData().length;
 	let client: Twin24Client;
 	try {
 		client = await Twin24Client.open(this, settings);
 	} catch (error) {
-		if (continueOnFail) return [await everyItemFailed(this, operation, error as Error)];
+		if (continueOnFail) {
+			const failed = await everyItemFailed(this, operation, error as Error);
+			if (!asTool) return [failed];
+			return [failed.map((item) => answerForTool(item, operation.idParameter, SETUP_FAILURE))];
+		}
 		// A NodeOperationError (a credential problem found by the transport) comes back as it is.
 		throw new NodeOperationError(this.getNode(), error as Error);
 	}
 	try {
 		const run = new ErasureRun(this, operation, client, settings, continueOnFail, itemCount);
-		return [await run.run()];
+		const items = await run.run();
+		if (!asTool) return [items];
+		// Continuing on failure, the run answers every item, in input order; a repeat shares its first item's failure.
+		const failureOf = (item: INodeExecutionData, itemIndex: number) =>
+			run.failures.get(typeof item.json.repeatOf === 'number' ? item.json.repeatOf : itemIndex);
+		return [
+			items.map((item, itemIndex) =>
+				answerForTool(item, operation.idParameter, failureOf(item, itemIndex)),
+			),
+		];
 	} finally {
 		client.close();
 	}
