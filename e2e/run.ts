@@ -8,10 +8,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { AGENT_EXAMPLE } from './lib/agentPass';
+import { BuilderPasses } from './lib/builderPasses';
 import { PRIMARY_N8N, loadConfig, type E2eConfig } from './lib/config';
 import type { RunContext } from './lib/context';
 import { installCommunityPackage, packProject } from './lib/communityPackage';
 import { runEditorChecks } from './lib/editor';
+import { ERASURE_LOG_EXAMPLE } from './lib/erasureLogPass';
 import {
 	BULK_EXAMPLE,
 	LOGIN_CREDENTIAL,
@@ -58,7 +61,13 @@ function examplesDir(config: E2eConfig): string {
 }
 
 function checkExamplesExplainThemselves(context: RunContext): void {
-	for (const file of [WEBHOOK_EXAMPLE, BULK_EXAMPLE, RECORDING_EXAMPLE]) {
+	for (const file of [
+		WEBHOOK_EXAMPLE,
+		BULK_EXAMPLE,
+		RECORDING_EXAMPLE,
+		AGENT_EXAMPLE,
+		ERASURE_LOG_EXAMPLE,
+	]) {
 		const example = readExample(examplesDir(context.config), file);
 		const notes = stickyNoteTexts(example);
 		context.checks.check(
@@ -124,6 +133,7 @@ async function guarded(
 }
 
 async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Promise<void> {
+	if (config.only !== undefined) return;
 	if (config.throughputOnly !== undefined) {
 		for (let run = 1; run <= config.throughputOnly; run++) {
 			await guarded(ctx.checks, ctx.label, `throughput run ${run}`, () => runThroughput(ctx));
@@ -154,11 +164,17 @@ function editorWanted(config: E2eConfig, version: string): boolean {
 	return config.editor === 'all' || version === config.n8nVersions[0];
 }
 
-async function runServerScenarios(context: RunContext, ctx: ScenarioContext): Promise<void> {
+async function runServerScenarios(
+	context: RunContext,
+	ctx: ScenarioContext,
+	passes: BuilderPasses,
+): Promise<void> {
 	await ctx.n8n.activateWorkflow(WORKFLOW_IDS.webhook);
+	await passes.publish(ctx);
 	step(`${ctx.label}: n8n start on ${ctx.n8n.baseUrl}`);
 	await ctx.n8n.startServer();
 	try {
+		if (context.config.only !== undefined) return await passes.run(ctx);
 		await guarded(ctx.checks, ctx.label, 'node and credential types served', () =>
 			checkInstalledTypes(ctx),
 		);
@@ -173,6 +189,7 @@ async function runServerScenarios(context: RunContext, ctx: ScenarioContext): Pr
 				}),
 			);
 		}
+		await passes.run(ctx);
 	} finally {
 		await ctx.n8n.stopServer();
 	}
@@ -208,12 +225,19 @@ async function testVersion(context: RunContext, version: string): Promise<Versio
 		join(context.logDir, `simulator-${version}.log`),
 	);
 	const ctx: ScenarioContext = { label, n8n, sim, checks: context.checks };
+	const passes = await BuilderPasses.start(context.config, n8n.majorVersion);
 	try {
 		step(
 			`${label}: importing 2 credentials and ${workflowDocuments(context.config).length} workflows`,
 		);
-		await n8n.importJson('credentials', 'credentials.json', credentialDocuments(sim.info));
-		await n8n.importJson('workflow', 'workflows.json', workflowDocuments(context.config));
+		await n8n.importJson('credentials', 'credentials.json', [
+			...credentialDocuments(sim.info),
+			...passes.credentials(),
+		]);
+		await n8n.importJson('workflow', 'workflows.json', [
+			...workflowDocuments(context.config),
+			...passes.workflows(),
+		]);
 		context.checks.check(
 			label,
 			'n8n import:credentials and import:workflow accepted the files',
@@ -221,12 +245,13 @@ async function testVersion(context: RunContext, version: string): Promise<Versio
 		);
 		step(`${label}: running the examples with n8n execute`);
 		await runExecuteScenarios(ctx, context.config);
-		if (context.config.throughputOnly === undefined) await runServerScenarios(context, ctx);
+		if (context.config.throughputOnly === undefined) await runServerScenarios(context, ctx, passes);
 	} catch (error) {
 		context.checks.fail(label, 'test run', error);
 	} finally {
 		await n8n.stopServer();
 		await sim.stop();
+		await passes.stop();
 	}
 	return { version, status: 'tested' };
 }
@@ -307,7 +332,8 @@ async function main(): Promise<number> {
 	const outcomes: VersionOutcome[] = [];
 	if (config.queue !== 'only')
 		for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
-	const queuePass = config.queue !== 'off' && config.throughputOnly === undefined;
+	const queuePass =
+		config.queue !== 'off' && config.throughputOnly === undefined && config.only === undefined;
 	const queue = queuePass ? await runQueueMode(context) : undefined;
 	printSummary(context, outcomes, queue);
 	if (!config.keepTemp && checks.failed.length === 0) {

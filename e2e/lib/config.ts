@@ -9,6 +9,8 @@
  * TWIN24_E2E_QUEUE         "on" (default: the versions, then the queue-mode pass), "only" (the same
  *                          as the `--queue-only` argument) or "off"
  * TWIN24_E2E_QUEUE_LEASE   "short" (default: a 20 s job lease) or "default" (n8n's 60 s lease)
+ * TWIN24_E2E_ONLY          "agent", "erasure-log" or both, comma-separated: only those passes, on
+ *                          each version (no other scenario, no editor, no queue-mode pass)
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,6 +25,9 @@ export const NODE_RUNTIME = '24.22.3';
 export type EditorScope = 'all' | 'primary' | 'off';
 export type QueuePass = 'on' | 'only' | 'off';
 export type QueueLease = 'short' | 'default';
+/** Passes that can run alone (TWIN24_E2E_ONLY). */
+export type SinglePass = 'agent' | 'erasure-log';
+const SINGLE_PASSES: readonly SinglePass[] = ['agent', 'erasure-log'];
 
 export interface E2eConfig {
 	projectRoot: string;
@@ -35,6 +40,19 @@ export interface E2eConfig {
 	queueLease: QueueLease;
 	/** Set: only the throughput scenario, this many times (no other scenario, server or queue pass). */
 	throughputOnly: number | undefined;
+	/** Set: only these passes (TWIN24_E2E_ONLY); undefined: everything. */
+	only: SinglePass[] | undefined;
+}
+
+function parseOnly(value: string | undefined): SinglePass[] | undefined {
+	const wanted = (value ?? '').split(',').map((name) => name.trim());
+	const passes = SINGLE_PASSES.filter((pass) => wanted.includes(pass));
+	return passes.length > 0 ? passes : undefined;
+}
+
+/** Whether a pass runs: always in a full run, and when named in TWIN24_E2E_ONLY. */
+export function passWanted(config: E2eConfig, pass: SinglePass): boolean {
+	return config.throughputOnly === undefined && (config.only?.includes(pass) ?? true);
 }
 
 function parseQueuePass(value: string | undefined, argv: readonly string[]): QueuePass {
@@ -73,6 +91,7 @@ export function loadConfig(): E2eConfig {
 		queue: parseQueuePass(process.env.TWIN24_E2E_QUEUE, process.argv.slice(2)),
 		queueLease: process.env.TWIN24_E2E_QUEUE_LEASE === 'default' ? 'default' : 'short',
 		throughputOnly: parseRuns(process.env.TWIN24_E2E_THROUGHPUT_ONLY),
+		only: parseOnly(process.env.TWIN24_E2E_ONLY),
 	};
 }
 

@@ -9,6 +9,8 @@ import { isObject, type JsonObject } from './runData';
 import type { SimulatorInfo } from './simulator';
 
 export const TWIN24_NODE_TYPE = 'n8n-nodes-twin24.twin24';
+/** The node as an AI agent's tool: n8n derives this type from the node's `usableAsTool`. */
+export const TWIN24_TOOL_TYPE = 'n8n-nodes-twin24.twin24Tool';
 export const CREDENTIAL_TYPE = 'twin24Api';
 
 export type AuthMode = 'accessToken' | 'emailPassword';
@@ -122,7 +124,8 @@ export function stickyNoteTexts(example: JsonObject): string[] {
 export function twin24Nodes(example: JsonObject): JsonObject[] {
 	const nodes = Array.isArray(example.nodes) ? example.nodes : [];
 	return nodes.filter(
-		(node): node is JsonObject => isObject(node) && node.type === TWIN24_NODE_TYPE,
+		(node): node is JsonObject =>
+			isObject(node) && (node.type === TWIN24_NODE_TYPE || node.type === TWIN24_TOOL_TYPE),
 	);
 }
 
