@@ -13,13 +13,12 @@ import {
 	DEFAULT_IAM_BASE_URL,
 	SESSION_TOKEN_PROPERTY,
 	Twin24LoginError,
-	apiMessageOf,
 	bearerTokenOf,
 	checkBaseUrl,
 	joinUrl,
-	redact,
 	secretsOf,
-} from '../nodes/Twin24/protocol';
+} from '../nodes/Twin24/transport/account';
+import { apiMessageOf, redact, requestOptions } from '../nodes/Twin24/transport/http';
 import { parseRetryAfter } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
 
 /** Lifetime asked for at login, in seconds; the vendor's own examples use one day. */
@@ -58,16 +57,10 @@ async function logIn(
 	const url = joinUrl(iamBaseUrl.url, ['auth', 'login']);
 	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown };
 	try {
-		response = (await helper.helpers.httpRequest({
-			method: 'POST',
-			url,
-			body: { email: email.trim(), password, ttl: LOGIN_TOKEN_TTL_SECONDS },
-			json: true,
-			returnFullResponse: true,
-			ignoreHttpStatusErrors: true,
-			disableFollowRedirect: true,
-			timeout: LOGIN_TIMEOUT_MS,
-		})) as { statusCode: number; headers?: Record<string, unknown>; body: unknown };
+		const body = { email: email.trim(), password, ttl: LOGIN_TOKEN_TTL_SECONDS };
+		response = (await helper.helpers.httpRequest(
+			requestOptions({ method: 'POST', url, body }, LOGIN_TIMEOUT_MS),
+		)) as { statusCode: number; headers?: Record<string, unknown>; body: unknown };
 	} catch (error) {
 		throw new Twin24LoginError(
 			`Twin24 login at ${url} got no answer (${errorCodeOf(error)}). Check the IAM Base URL and that Twin24 is reachable.`,

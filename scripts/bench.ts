@@ -24,7 +24,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { DEFAULT_CONCURRENCY } from '../nodes/Twin24/actions/descriptions';
+import { OPTION_BOUNDS } from '../nodes/Twin24/actions/descriptions';
 import { runTwin24 } from '../test/harness/engine';
 import type { BenchTools, PacingChoice } from './bench-pacing';
 import { runPacingSuite } from './bench-pacing';
@@ -381,7 +381,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
 			simulator: simulator.info,
 		});
 		const state = await simulatorState(simulator.info);
-		const concurrency = scenario.concurrency ?? DEFAULT_CONCURRENCY;
+		const concurrency = scenario.concurrency ?? OPTION_BOUNDS.concurrency.default;
 		const floorMs = Math.max(
 			scenario.limit > 0 ? (scenario.items / scenario.limit) * 1000 : 0,
 			(scenario.items * scenario.latencyMs) / concurrency,
