@@ -312,6 +312,11 @@ export interface RunTwin24Options extends TypeSources {
 	retryOf?: IRunExecutionData;
 	/** The workflow around the Twin24 node; default: the items straight into it. */
 	shape?: WorkflowShape;
+	/**
+	 * Runs the node as n8n 2.x offers it to an AI agent: the same node type under the name
+	 * `<type>Tool` (n8n's own loader makes that variant; the harness registers it).
+	 */
+	asTool?: boolean;
 }
 
 /** The nodes and connections of a workflow, built around the item source and the Twin24 node. */
@@ -346,10 +351,12 @@ export async function runTwin24(options: RunTwin24Options): Promise<Twin24RunRes
 	if (!nodeType)
 		throw new UnexpectedError(`Node type "${TWIN24_NODE_TYPE}" is not loaded; run "npm run build"`);
 	const source = itemSourceNode(options.items);
+	const typeName = options.asTool === true ? `${TWIN24_NODE_TYPE}Tool` : TWIN24_NODE_TYPE;
+	types.nodeTypes.set(typeName, nodeType);
 	const twin24: INode = {
 		id: 'twin24-node',
 		name: TWIN24_NODE_NAME,
-		type: TWIN24_NODE_TYPE,
+		type: typeName,
 		typeVersion: options.typeVersion ?? latestVersion(nodeType),
 		position: [250, 0],
 		parameters: options.parameters,
