@@ -22,6 +22,7 @@ import type { PaceHandle } from './pacing/registry';
 import { acquirePacer } from './pacing/registry';
 import type { RetryLimits } from './retryPolicy';
 import { RetryPolicy } from './retryPolicy';
+import type { TokenUse } from './session';
 import { TokenSession } from './session';
 
 export interface TransportSettings extends RetryLimits {
@@ -80,6 +81,62 @@ export interface TransportStats {
 
 type Turn =
 	{ kind: 'granted'; at: number } | { kind: 'refused'; failure: Failure } | { kind: 'interrupted' };
+
+type Next =
+	| { kind: 'result'; result: SendResult }
+	| { kind: 'logInAgain' }
+	| { kind: 'retry'; after: Failure; waitMs: number };
+
+function result(sent: SendResult): Next {
+	return { kind: 'result', result: sent };
+}
+
+/** What one request went through: its attempts, its retries, and the results it can end with. */
+class RequestTries {
+	readonly policy: RetryPolicy;
+	private attempts = 0;
+	private loggedInAgain = false;
+
+	constructor(limits: RetryLimits, mayAlreadyBeDone: boolean) {
+		this.policy = new RetryPolicy(limits, mayAlreadyBeDone);
+	}
+
+	/** Counts an attempt that reached the request itself (a failed login sends no erasure). */
+	count(attempt: Attempt): void {
+		if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') this.attempts++;
+	}
+
+	/** After a 401 in login mode, one new login for this request. */
+	mayLogInAgain(): boolean {
+		if (this.loggedInAgain) return false;
+		this.loggedInAgain = true;
+		return true;
+	}
+
+	done(): SendResult {
+		return { outcome: 'done', confirmedAt: new Date().toISOString(), attempts: this.attempts };
+	}
+
+	notFound(failure: Failure): SendResult {
+		return {
+			outcome: 'notFound',
+			confirmedAt: new Date().toISOString(),
+			attempts: this.attempts,
+			answerLost: this.policy.mayHaveBeenCarriedOut,
+			failure,
+			retries: this.policy.retries,
+		};
+	}
+
+	failed(failure: Failure): SendResult {
+		const { retries, mayHaveBeenCarriedOut } = this.policy;
+		return { outcome: 'failed', failure, attempts: this.attempts, retries, mayHaveBeenCarriedOut };
+	}
+
+	interrupted(mayHaveBeenCarriedOut = this.policy.mayHaveBeenCarriedOut): SendResult {
+		return { outcome: 'interrupted', attempts: this.attempts, mayHaveBeenCarriedOut };
+	}
+}
 
 /** The execution's cancel signal (Stop, workflow timeout), on n8n versions that have one. */
 export function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined {
@@ -185,71 +242,64 @@ export class Twin24Client {
 
 	/** Sends one request, retrying only this request, and only where that is safe. */
 	async send(request: PlannedRequest, item: SendingItem): Promise<SendResult> {
-		const policy = new RetryPolicy(this.settings, item.mayAlreadyBeDone);
-		let attempts = 0;
-		const failed = (failure: Failure): SendResult => {
-			const { retries, mayHaveBeenCarriedOut } = policy;
-			return { outcome: 'failed', failure, attempts, retries, mayHaveBeenCarriedOut };
-		};
-		const interrupted = (mayHaveBeenCarriedOut = policy.mayHaveBeenCarriedOut): SendResult => ({
-			outcome: 'interrupted',
-			attempts,
-			mayHaveBeenCarriedOut,
-		});
-		let loggedInAgain = false;
+		const tries = new RequestTries(this.settings, item.mayAlreadyBeDone);
 		for (;;) {
 			const turn = await this.turn();
-			if (turn.kind === 'interrupted') return interrupted();
-			if (turn.kind === 'refused') return failed(turn.failure);
+			if (turn.kind === 'interrupted') return tries.interrupted();
+			if (turn.kind === 'refused') return tries.failed(turn.failure);
 			const use = await this.session.withToken(
 				async (credentials) => await this.attempt(request, credentials),
 				this.signal,
 			);
-			if (use.kind === 'interrupted') return interrupted();
-			if (use.kind === 'unusable') return failed(use.failure);
-			const { attempt, tokenUsed } = use;
-			if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') attempts++;
-			// n8n aborts the requests in flight when the execution is cancelled; Twin24 may have them.
-			if (attempt.kind === 'error' && this.cancelled) return interrupted(true);
-			if (attempt.kind === 'success') {
-				this.pacer.onSuccess(turn.at, attempt.headers);
-				return { outcome: 'done', confirmedAt: new Date().toISOString(), attempts };
-			}
-			if (attempt.kind === 'response' && attempt.statusCode !== 429) {
-				this.pacer.onSuccess(turn.at, attempt.headers);
-			}
-			if (attempt.kind === 'response' && attempt.statusCode === 401) {
-				if (this.session.loginMode && !loggedInAgain) {
-					loggedInAgain = true;
-					this.session.invalidate(tokenUsed);
-					continue;
-				}
-				const { apiMessage } = attempt;
-				return failed(this.session.refuse({ kind: 'tokenRefused', statusCode: 401, apiMessage }));
-			}
-			if (attempt.kind === 'response' && attempt.statusCode === 404) {
-				return {
-					outcome: 'notFound',
-					confirmedAt: new Date().toISOString(),
-					attempts,
-					answerLost: policy.mayHaveBeenCarriedOut,
-					failure: httpFailure(attempt),
-					retries: policy.retries,
-				};
-			}
-			const failure = attempt.kind === 'error' ? attempt.failure : httpFailure(attempt);
-			const retryAfterMs =
-				attempt.kind === 'response' ? this.readRetryAfter(attempt, turn.at) : undefined;
-			const decision = policy.afterFailure(failure, retryAfterMs);
-			if (!decision.retry) return failed(decision.failure);
-			this.stats.retries++;
-			this.ctx.logger.debug(
-				`Twin24: retrying item ${item.index} after ${describeFailure(failure)} (retry ${policy.retries} of ${this.settings.maxRetries})`,
-			);
-			if (decision.waitMs > 0 && !(await this.waitOutsideSlot(decision.waitMs, item.slot))) {
-				return interrupted();
+			if (use.kind === 'interrupted') return tries.interrupted();
+			if (use.kind === 'unusable') return tries.failed(use.failure);
+			const next = this.afterAttempt(use, turn.at, tries);
+			if (next.kind === 'result') return next.result;
+			if (next.kind === 'retry') {
+				this.stats.retries++;
+				this.ctx.logger.debug(
+					`Twin24: retrying item ${item.index} after ${describeFailure(next.after)} (retry ${tries.policy.retries} of ${this.settings.maxRetries})`,
+				);
+				const waited = next.waitMs <= 0 || (await this.waitOutsideSlot(next.waitMs, item.slot));
+				if (!waited) return tries.interrupted();
 			}
 		}
+	}
+
+	/** What to do after one attempt: answer with a result, log in again, or retry after a wait. */
+	private afterAttempt(
+		{ attempt, tokenUsed }: Extract<TokenUse, { kind: 'sent' }>,
+		sentAt: number,
+		tries: RequestTries,
+	): Next {
+		tries.count(attempt);
+		// n8n aborts the requests in flight when the execution is cancelled; Twin24 may have them.
+		if (attempt.kind === 'error' && this.cancelled) return result(tries.interrupted(true));
+		if (attempt.kind === 'success') {
+			this.pacer.onSuccess(sentAt, attempt.headers);
+			return result(tries.done());
+		}
+		if (attempt.kind === 'response' && attempt.statusCode !== 429) {
+			this.pacer.onSuccess(sentAt, attempt.headers);
+		}
+		if (attempt.kind === 'response' && attempt.statusCode === 401) {
+			if (this.session.loginMode && tries.mayLogInAgain()) {
+				this.session.invalidate(tokenUsed);
+				return { kind: 'logInAgain' };
+			}
+			const { apiMessage } = attempt;
+			const refused: Failure = { kind: 'tokenRefused', statusCode: 401, apiMessage };
+			return result(tries.failed(this.session.refuse(refused)));
+		}
+		if (attempt.kind === 'response' && attempt.statusCode === 404) {
+			return result(tries.notFound(httpFailure(attempt)));
+		}
+		const failure = attempt.kind === 'error' ? attempt.failure : httpFailure(attempt);
+		const retryAfterMs =
+			attempt.kind === 'response' ? this.readRetryAfter(attempt, sentAt) : undefined;
+		const decision = tries.policy.afterFailure(failure, retryAfterMs);
+		if (!decision.retry) return result(tries.failed(decision.failure));
+		return { kind: 'retry', after: failure, waitMs: decision.waitMs };
 	}
 
 	/** The answer's Retry-After; a 429 also tells the shared pace. */
