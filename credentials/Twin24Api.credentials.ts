@@ -13,13 +13,12 @@ import {
 	DEFAULT_IAM_BASE_URL,
 	SESSION_TOKEN_PROPERTY,
 	Twin24LoginError,
-	apiMessageOf,
 	bearerTokenOf,
 	checkBaseUrl,
 	joinUrl,
-	redact,
 	secretsOf,
-} from '../nodes/Twin24/protocol';
+} from '../nodes/Twin24/transport/account';
+import { apiMessageOf, redact, requestOptions } from '../nodes/Twin24/transport/http';
 import { parseRetryAfter } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
 
 /** Lifetime asked for at login, in seconds; the vendor's own examples use one day. */
@@ -33,14 +32,14 @@ function errorCodeOf(error: unknown): string {
 	return typeof code === 'string' ? code : 'no answer';
 }
 
-/**
- * Logs in with email and password. Every failure becomes an error built here, because
- * the HTTP client's own errors carry the request, and so the password, inside them.
- */
-async function logIn(
-	helper: IHttpRequestHelper,
-	credentials: ICredentialDataDecryptedObject,
-): Promise<string> {
+interface LoginResponse {
+	statusCode: number;
+	headers?: Record<string, unknown>;
+	body: unknown;
+}
+
+/** Where to log in, and as whom; refused before anything is sent when either is missing. */
+function loginRequest(credentials: ICredentialDataDecryptedObject) {
 	const iamBaseUrl = checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL);
 	if (!iamBaseUrl.ok) throw new Twin24LoginError(iamBaseUrl.message, false);
 	const { email, password } = credentials;
@@ -56,28 +55,17 @@ async function logIn(
 		);
 	}
 	const url = joinUrl(iamBaseUrl.url, ['auth', 'login']);
-	let response: { statusCode: number; headers?: Record<string, unknown>; body: unknown };
-	try {
-		response = (await helper.helpers.httpRequest({
-			method: 'POST',
-			url,
-			body: { email: email.trim(), password, ttl: LOGIN_TOKEN_TTL_SECONDS },
-			json: true,
-			returnFullResponse: true,
-			ignoreHttpStatusErrors: true,
-			disableFollowRedirect: true,
-			timeout: LOGIN_TIMEOUT_MS,
-		})) as { statusCode: number; headers?: Record<string, unknown>; body: unknown };
-	} catch (error) {
-		throw new Twin24LoginError(
-			`Twin24 login at ${url} got no answer (${errorCodeOf(error)}). Check the IAM Base URL and that Twin24 is reachable.`,
-			true,
-		);
-	}
-	const token = (response.body as IDataObject | undefined)?.token;
-	if (response.statusCode === 200 && typeof token === 'string' && token !== '') return token;
+	return { url, body: { email: email.trim(), password, ttl: LOGIN_TOKEN_TTL_SECONDS } };
+}
+
+/** Why a login that got an answer but no token failed, as the error the node reports. */
+function refusedLogin(
+	url: string,
+	response: LoginResponse,
+	credentials: ICredentialDataDecryptedObject,
+): Twin24LoginError {
 	if (response.statusCode === 200) {
-		throw new Twin24LoginError(
+		return new Twin24LoginError(
 			`Twin24 login at ${url} answered 200 without a token. Check that the IAM Base URL points at Twin24's IAM API.`,
 			false,
 		);
@@ -86,7 +74,7 @@ async function logIn(
 		typeof response.body === 'string' ? response.body : JSON.stringify(response.body ?? '');
 	const apiMessage = apiMessageOf(redact(echoed, secretsOf(credentials)));
 	const serverTrouble = response.statusCode === 429 || response.statusCode >= 500;
-	throw new Twin24LoginError(
+	return new Twin24LoginError(
 		`Twin24 login failed (HTTP ${response.statusCode}${apiMessage ? `: ${apiMessage}` : ''}). ` +
 			(serverTrouble
 				? 'Twin24 could not log in right now; try again later.'
@@ -94,6 +82,31 @@ async function logIn(
 		serverTrouble,
 		serverTrouble ? parseRetryAfter(response.headers?.['retry-after']) : undefined,
 	);
+}
+
+/**
+ * Logs in with email and password. Every failure becomes an error built here, because
+ * the HTTP client's own errors carry the request, and so the password, inside them.
+ */
+async function logIn(
+	helper: IHttpRequestHelper,
+	credentials: ICredentialDataDecryptedObject,
+): Promise<string> {
+	const { url, body } = loginRequest(credentials);
+	let response: LoginResponse;
+	try {
+		response = (await helper.helpers.httpRequest(
+			requestOptions({ method: 'POST', url, body }, LOGIN_TIMEOUT_MS),
+		)) as LoginResponse;
+	} catch (error) {
+		throw new Twin24LoginError(
+			`Twin24 login at ${url} got no answer (${errorCodeOf(error)}). Check the IAM Base URL and that Twin24 is reachable.`,
+			true,
+		);
+	}
+	const token = (response.body as IDataObject | undefined)?.token;
+	if (response.statusCode === 200 && typeof token === 'string' && token !== '') return token;
+	throw refusedLogin(url, response, credentials);
 }
 
 /**

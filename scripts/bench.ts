@@ -24,7 +24,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { DEFAULT_CONCURRENCY } from '../nodes/Twin24/actions/descriptions';
+import { OPTION_BOUNDS } from '../nodes/Twin24/actions/descriptions';
 import { runTwin24 } from '../test/harness/engine';
 import type { BenchTools, PacingChoice } from './bench-pacing';
 import { runPacingSuite } from './bench-pacing';
@@ -76,6 +76,7 @@ interface ExecutionResult {
 	succeeded: number;
 	failed: number;
 	error?: string;
+	contextBytes?: number;
 }
 
 interface WorkerResult {
@@ -91,6 +92,8 @@ interface WorkerResult {
 	/** Longest event-loop stall of the measured run (measureStall). */
 	stallMs?: number;
 	executions?: ExecutionResult[];
+	/** The execution's node contexts as JSON (n8n saves them with the execution), in bytes. */
+	contextBytes?: number;
 }
 
 interface SimulatorState {
@@ -202,6 +205,7 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 		error: executions.find((execution) => execution.error !== undefined)?.error,
 		stallMs: stall === undefined ? undefined : stall.max / 1e6,
 		executions,
+		contextBytes: sum((execution) => execution.contextBytes ?? 0),
 	};
 }
 
@@ -223,6 +227,7 @@ async function runOne(
 		succeeded,
 		failed: items.length - succeeded,
 		error: result.error?.message,
+		contextBytes: JSON.stringify(result.run.data.executionData?.contextData ?? {}).length,
 	};
 }
 
@@ -381,7 +386,7 @@ async function runScenario(scenario: Scenario): Promise<void> {
 			simulator: simulator.info,
 		});
 		const state = await simulatorState(simulator.info);
-		const concurrency = scenario.concurrency ?? DEFAULT_CONCURRENCY;
+		const concurrency = scenario.concurrency ?? OPTION_BOUNDS.concurrency.default;
 		const floorMs = Math.max(
 			scenario.limit > 0 ? (scenario.items / scenario.limit) * 1000 : 0,
 			(scenario.items * scenario.latencyMs) / concurrency,
@@ -413,6 +418,10 @@ async function runScenario(scenario: Scenario): Promise<void> {
 			[
 				'heap kept per item (output included)',
 				`${(twin24.heapGrowthBytes / scenario.items).toFixed(0)} B`,
+			],
+			[
+				'node context saved with the execution, per item (what later runs of the node read)',
+				`${((twin24.contextBytes ?? 0) / scenario.items).toFixed(1)} B`,
 			],
 		]);
 		if (!scenario.compareBare) return;

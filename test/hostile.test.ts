@@ -2,7 +2,7 @@
  * Hostile input (issue 4): every case runs Items → Twin24 in n8n's real engine against the
  * simulator over real HTTP, asserts the exact outcome (the one request that reached the
  * simulator, or the refusal with no request at all) and scans everything the run left behind
- * for the token and the password. The case tables live in ./hostile-cases.
+ * for the token and the password. The case tables live in ./hostile/.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -20,28 +20,18 @@ import {
 	clearCapturedN8nLog,
 	testCredential,
 } from './harness/engine';
-import type {
-	AnswerCase,
-	AnswerContext,
-	BaseUrlCase,
-	CredentialCase,
-	CredentialTestCase,
-	IdCase,
-	Matcher,
-	OperationUnderTest,
-	Outcome,
-} from './hostile-cases';
-import {
-	ANSWER_CASES,
-	BASE_URL_CASES,
-	CALL_DEPERSONALIZE,
-	CREDENTIAL_CASES,
-	CREDENTIAL_TEST_CASES,
-	ERASURE_ID,
-	ID_CASES,
-	LOGIN_TIMEOUT_CASE_MS,
-	OPERATIONS,
-} from './hostile-cases';
+import type { AnswerCase, AnswerContext } from './hostile/answers';
+import { ANSWER_CASES } from './hostile/answers';
+import type { BaseUrlCase } from './hostile/baseUrls';
+import { BASE_URL_CASES, ERASURE_ID } from './hostile/baseUrls';
+import type { CredentialCase } from './hostile/credentials';
+import { CREDENTIAL_CASES, LOGIN_TIMEOUT_CASE_MS } from './hostile/credentials';
+import type { CredentialTestCase } from './hostile/credentialTest';
+import { CREDENTIAL_TEST_CASES } from './hostile/credentialTest';
+import type { IdCase } from './hostile/ids';
+import { ID_CASES } from './hostile/ids';
+import type { Matcher, OperationUnderTest, Outcome } from './hostile/shared';
+import { CALL_DEPERSONALIZE, OPERATIONS } from './hostile/shared';
 import type { RecordedRequest, SimulatorOptions } from './simulator/simulator';
 import { CIS_BASE_PATH, Twin24Simulator } from './simulator/simulator';
 import {

@@ -11,7 +11,7 @@ import { NodeHelpers } from 'n8n-workflow';
 
 import { Twin24Api } from '../credentials/Twin24Api.credentials';
 import { Twin24 } from '../nodes/Twin24/Twin24.node';
-import { checkBaseUrl, joinUrl } from '../nodes/Twin24/protocol';
+import { checkBaseUrl, joinUrl } from '../nodes/Twin24/transport/account';
 import { parseRetryAfter } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
 
 const root = join(__dirname, '..', '..');

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
-import { mayHaveBeenCarriedOut } from '../nodes/Twin24/transport/errors';
+import { mayHaveBeenCarriedOut } from '../nodes/Twin24/transport/retryPolicy';
 import type { ExecutionControls } from './harness/engine';
 import type { Twin24Simulator } from './simulator/simulator';
 import {

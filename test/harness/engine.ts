@@ -29,6 +29,7 @@ import type {
 	INodeTypeDescription,
 	INodeTypes,
 	IRun,
+	IRunExecutionData,
 	IWorkflowBase,
 	IWorkflowSettings,
 	WorkflowExecuteMode,
@@ -43,14 +44,8 @@ import {
 
 import { CredentialStore, HarnessCredentialsHelper } from './credentials';
 import type { StoredCredential } from './credentials';
-import {
-	ITEM_SOURCE_NODE_TYPE,
-	RunNodeTypes,
-	createAdditionalData,
-	itemSourceNode,
-	latestVersion,
-	resolveTypes,
-} from './runtime';
+import { ITEM_SOURCE_NODE_TYPE, itemSourceNode } from './nodes';
+import { RunNodeTypes, createAdditionalData, latestVersion, resolveTypes } from './runtime';
 import type { AnyNodeType, NodeEnding, TypeSet, TypeSources } from './runtime';
 
 export {
@@ -62,13 +57,19 @@ export {
 export type { CredentialCounters, CredentialEvent, StoredCredential } from './credentials';
 export {
 	ITEM_SOURCE_NODE_TYPE,
+	LOOP_NODE_TYPE,
+	PASSTHROUGH_NODE_TYPE,
+	itemSourceNode,
+	loopNode,
+	passthroughNode,
+} from './nodes';
+export {
 	activeExpressionEngine,
 	capturedN8nLog,
 	clearCapturedN8nLog,
 	disposeExpressionEngine,
 	ensureN8nEnvironment,
 	findPackageRoot,
-	itemSourceNode,
 	loadPackage,
 	useExpressionEngine,
 } from './runtime';
@@ -106,6 +107,8 @@ export interface RunWorkflowOptions extends TypeSources {
 	settings?: IWorkflowSettings;
 	/** Called once the execution started, with what the Stop button does. */
 	onStart?: (controls: ExecutionControls) => void;
+	/** The saved data of a failed execution to go on from, as n8n's execution retry does. */
+	retryOf?: IRunExecutionData;
 }
 
 export interface ExecutionControls {
@@ -198,10 +201,15 @@ async function execute(
 	const helper = new HarnessCredentialsHelper(store, types.credentialTypes);
 	const additionalData = createAdditionalData(helper, executionId, hooks);
 	const startedAt = performance.now();
-	const running = new WorkflowExecute(additionalData, mode).run({
-		workflow,
-		startNode: startNodeOf(workflow, options.startNode),
-	});
+	const running =
+		options.retryOf === undefined
+			? new WorkflowExecute(additionalData, mode).run({
+					workflow,
+					startNode: startNodeOf(workflow, options.startNode),
+				})
+			: new WorkflowExecute(additionalData, 'retry', options.retryOf).processRunExecutionData(
+					workflow,
+				);
 	options.onStart?.({ cancel: () => running.cancel() });
 	const runFromPromise = await running;
 	const durationMs = performance.now() - startedAt;
@@ -213,6 +221,22 @@ async function execute(
 		nodeTypes.thrown,
 		nodeTypes.endings,
 	);
+}
+
+/**
+ * The data n8n's execution retry starts from ("Retry with original workflow" in the executions
+ * list): the failed execution's data as it was saved (a JSON copy), without the workflow's error
+ * and without the failed node's last run, so that the node runs again from the execution stack
+ * with the same input and the same node contexts.
+ */
+export function retryDataOf(failed: WorkflowRun): IRunExecutionData {
+	const data = JSON.parse(JSON.stringify(failed.run.data)) as IRunExecutionData;
+	const { lastNodeExecuted, runData } = data.resultData;
+	delete data.resultData.error;
+	const runs = lastNodeExecuted === undefined ? undefined : runData[lastNodeExecuted];
+	if (runs !== undefined && runs.length > 0 && runs[runs.length - 1].error !== undefined)
+		runs.pop();
+	return data;
 }
 
 function buildWorkflow(options: RunWorkflowOptions, nodeTypes: INodeTypes, id: string): Workflow {
@@ -284,7 +308,28 @@ export interface RunTwin24Options extends TypeSources {
 	typeVersion?: number;
 	mode?: WorkflowExecuteMode;
 	onStart?: (controls: ExecutionControls) => void;
+	/** Goes on from this failed execution's saved data, as n8n's execution retry does. */
+	retryOf?: IRunExecutionData;
+	/** The workflow around the Twin24 node; default: the items straight into it. */
+	shape?: WorkflowShape;
+	/**
+	 * Runs the node as n8n 2.x offers it to an AI agent: the same node type under the name
+	 * `<type>Tool` (n8n's own loader makes that variant; the harness registers it).
+	 */
+	asTool?: boolean;
 }
+
+/** The nodes and connections of a workflow, built around the item source and the Twin24 node. */
+export type WorkflowShape = (
+	source: INode,
+	twin24: INode,
+) => { nodes: INode[]; connections: IConnections };
+
+/** The item source's output into the Twin24 node: the workflow of most tests. */
+const sourceIntoTwin24: WorkflowShape = (source, twin24) => ({
+	nodes: [source, twin24],
+	connections: { [source.name]: { main: [[{ node: twin24.name, type: 'main', index: 0 }]] } },
+});
 
 export interface Twin24RunResult {
 	run: IRun;
@@ -306,10 +351,12 @@ export async function runTwin24(options: RunTwin24Options): Promise<Twin24RunRes
 	if (!nodeType)
 		throw new UnexpectedError(`Node type "${TWIN24_NODE_TYPE}" is not loaded; run "npm run build"`);
 	const source = itemSourceNode(options.items);
+	const typeName = options.asTool === true ? `${TWIN24_NODE_TYPE}Tool` : TWIN24_NODE_TYPE;
+	types.nodeTypes.set(typeName, nodeType);
 	const twin24: INode = {
 		id: 'twin24-node',
 		name: TWIN24_NODE_NAME,
-		type: TWIN24_NODE_TYPE,
+		type: typeName,
 		typeVersion: options.typeVersion ?? latestVersion(nodeType),
 		position: [250, 0],
 		parameters: options.parameters,
@@ -317,11 +364,15 @@ export async function runTwin24(options: RunTwin24Options): Promise<Twin24RunRes
 		...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
 		...options.nodeSettings,
 	};
-	const connections: IConnections = {
-		[source.name]: { main: [[{ node: TWIN24_NODE_NAME, type: 'main', index: 0 }]] },
-	};
+	const { nodes, connections } = (options.shape ?? sourceIntoTwin24)(source, twin24);
 	const result = await execute(
-		{ nodes: [source, twin24], connections, mode: options.mode, onStart: options.onStart },
+		{
+			nodes,
+			connections,
+			mode: options.mode,
+			onStart: options.onStart,
+			retryOf: options.retryOf,
+		},
 		types,
 		store,
 	);

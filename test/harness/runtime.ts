@@ -16,24 +16,16 @@ import type {
 	ICredentialType,
 	IDataObject,
 	IExecuteFunctions,
-	INode,
-	INodeExecutionData,
 	INodeType,
-	INodeTypeDescription,
 	INodeTypes,
 	IVersionedNodeType,
 	IWorkflowExecuteAdditionalData,
 	LogMetadata,
 } from 'n8n-workflow';
-import {
-	Expression,
-	NodeConnectionTypes,
-	NodeHelpers,
-	UnexpectedError,
-	isNodeClassInstance,
-} from 'n8n-workflow';
+import { Expression, NodeHelpers, UnexpectedError, isNodeClassInstance } from 'n8n-workflow';
 
 import { CredentialTypeRegistry } from './credentials';
+import { HARNESS_NODE_TYPES } from './nodes';
 import type { HarnessCredentialsHelper } from './credentials';
 
 export type AnyNodeType = INodeType | IVersionedNodeType;
@@ -205,48 +197,6 @@ async function readPackage(directory: string): Promise<LoadedPackage> {
 	const credentialTypes = Object.values(loader.credentialTypes).map((loaded) => loaded.type);
 	return { packageName, directory, nodeTypes, credentialTypes, supportedNodes };
 }
-
-// ---------------------------------------------------------------- harness node types
-
-export const ITEM_SOURCE_NODE_TYPE = 'n8n-nodes-harness.itemSource';
-
-/** The start node: emits the items it was given, like a manual trigger with pinned data. */
-class ItemSource implements INodeType {
-	description: INodeTypeDescription = {
-		displayName: 'Harness Items',
-		name: 'itemSource',
-		group: ['input'],
-		version: 1,
-		description: 'Emits the items the harness was given',
-		defaults: { name: 'Items' },
-		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
-		properties: [{ displayName: 'Items (JSON)', name: 'itemsJson', type: 'json', default: '[]' }],
-	};
-
-	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		// Raw, so that item data that looks like an expression is never evaluated.
-		const itemsJson = this.getNodeParameter('itemsJson', 0, '[]', { rawExpressions: true });
-		const items = JSON.parse(String(itemsJson)) as IDataObject[];
-		return [items.map((json) => ({ json }))];
-	}
-}
-
-/** A workflow node of the harness source type that emits `items`. */
-export function itemSourceNode(items: IDataObject[], name = 'Items'): INode {
-	return {
-		id: `harness-${name}`,
-		name,
-		type: ITEM_SOURCE_NODE_TYPE,
-		typeVersion: 1,
-		position: [0, 0],
-		parameters: { itemsJson: JSON.stringify(items) },
-	};
-}
-
-export const HARNESS_NODE_TYPES: Record<string, AnyNodeType> = {
-	[ITEM_SOURCE_NODE_TYPE]: new ItemSource(),
-};
 
 // ---------------------------------------------------------------- type sets
 

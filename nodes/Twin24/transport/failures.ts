@@ -1,7 +1,7 @@
 import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
-import { Twin24LoginError } from '../protocol';
+import { Twin24LoginError } from './account';
 
 /**
  * Turning what went wrong into what the user reads: a Failure holds only what the node may
@@ -13,57 +13,19 @@ export type Failure =
 	| { kind: 'http'; statusCode: number; apiMessage?: string; location?: string }
 	| { kind: 'network'; code: string }
 	| { kind: 'timeout' }
-	| { kind: 'login'; message: string; retryAfterMs?: number }
+	/** `retryable`: server trouble or no answer, as opposed to a refused email or password. */
+	| { kind: 'login'; message: string; retryable: boolean; retryAfterMs?: number }
 	| { kind: 'tokenRefused'; statusCode: number; apiMessage?: string }
 	/** Twin24 asked for a wait (Retry-After) longer than the node may wait; nothing is sent before it ends. */
-	| { kind: 'waitTooLong'; statusCode: number; waitMs: number; maxWaitMs: number; resumeAt: string }
-	/** The run stopped at another item's failure before this request went out. */
-	| { kind: 'notSent' }
-	/** The execution was cancelled (Stop, or the workflow timeout) before this request went out. */
-	| { kind: 'cancelled' };
+	| {
+			kind: 'waitTooLong';
+			statusCode: number;
+			waitMs: number;
+			maxWaitMs: number;
+			resumeAt: string;
+	  };
 
-const RETRYABLE_NETWORK_CODES = new Set([
-	'ECONNRESET',
-	'ECONNREFUSED',
-	'ECONNABORTED',
-	'ETIMEDOUT',
-	'EPIPE',
-	'EAI_AGAIN',
-	'EHOSTUNREACH',
-	'ENETUNREACH',
-	'ERR_STREAM_PREMATURE_CLOSE',
-	'UND_ERR_SOCKET',
-]);
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
-
-/** Failures that prove the request never reached Twin24: no connection was made. */
-const NEVER_REACHED_NETWORK_CODES = new Set([
-	'ECONNREFUSED',
-	'EAI_AGAIN',
-	'ENOTFOUND',
-	'EHOSTUNREACH',
-	'ENETUNREACH',
-]);
-/** Answers after which Twin24 may still have carried the request out (a gateway or server broke down mid-way). */
-const MAYBE_APPLIED_STATUSES = new Set([500, 502, 504]);
-
-/**
- * Whether a failed attempt may have reached Twin24 and been carried out although its answer was
- * lost: a timeout, a connection dropped after the request went out, or a gateway error. A 404
- * answering the retry of such an attempt then means "done", not "unknown ID".
- */
-export function mayHaveBeenCarriedOut(failure: Failure): boolean {
-	switch (failure.kind) {
-		case 'timeout':
-			return true;
-		case 'network':
-			return !NEVER_REACHED_NETWORK_CODES.has(failure.code);
-		case 'http':
-			return MAYBE_APPLIED_STATUSES.has(failure.statusCode);
-		default:
-			return false;
-	}
-}
 
 function errorChain(error: unknown): unknown[] {
 	const chain: unknown[] = [];
@@ -75,22 +37,42 @@ function errorChain(error: unknown): unknown[] {
 }
 
 /** Maps what the HTTP client threw to a Failure, keeping nothing of the request. */
-export function failureOfThrown(error: unknown): { failure: Failure; retryable: boolean } {
+export function failureOfThrown(error: unknown): Failure {
 	const chain = errorChain(error);
 	const loginError = chain.find(
 		(link): link is Twin24LoginError => link instanceof Twin24LoginError,
 	);
 	if (loginError) {
 		const { message, retryable, retryAfterMs } = loginError;
-		return { failure: { kind: 'login', message, retryAfterMs }, retryable };
+		return { kind: 'login', message, retryable, retryAfterMs };
 	}
 	const code = chain
 		.map((link) => (link as { code?: unknown }).code)
 		.find((value): value is string => typeof value === 'string' && /^[A-Z_]+$/.test(value));
-	if (code === undefined)
-		return { failure: { kind: 'network', code: 'unknown error' }, retryable: false };
-	if (TIMEOUT_CODES.has(code)) return { failure: { kind: 'timeout' }, retryable: true };
-	return { failure: { kind: 'network', code }, retryable: RETRYABLE_NETWORK_CODES.has(code) };
+	if (code === undefined) return { kind: 'network', code: 'unknown error' };
+	return TIMEOUT_CODES.has(code) ? { kind: 'timeout' } : { kind: 'network', code };
+}
+
+function seconds(milliseconds: number): number {
+	return Math.ceil(milliseconds / 1000);
+}
+
+/** Twin24 asked for a wait beyond Max Wait: nothing may be sent before `resumeAt`. */
+export function waitTooLong(statusCode: number, waitMs: number, maxWaitMs: number): Failure {
+	const resumeAt = new Date(Date.now() + waitMs).toISOString();
+	return { kind: 'waitTooLong', statusCode, waitMs, maxWaitMs, resumeAt };
+}
+
+/** How a wait beyond Max Wait reads: for a refused request, or `before` something (the next login). */
+export function waitTooLongText(
+	waitMs: number,
+	maxWaitMs: number,
+	resumeAt: string,
+	before?: string,
+): string {
+	const wait = `Twin24 asks to wait ${seconds(waitMs)} s`;
+	const until = before === undefined ? `, until ${resumeAt},` : ` ${before} (until ${resumeAt}),`;
+	return `${wait}${until} longer than Max Wait (${seconds(maxWaitMs)} s)`;
 }
 
 function hostOf(url: string | undefined): string {
@@ -101,6 +83,10 @@ function hostOf(url: string | undefined): string {
 	}
 }
 
+function statusText(statusCode: number, apiMessage: string | undefined): string {
+	return `HTTP ${statusCode}${apiMessage ? ` – ${apiMessage}` : ''}`;
+}
+
 /** A short account of a failure, for messages and logs. */
 export function describeFailure(failure: Failure): string {
 	switch (failure.kind) {
@@ -108,9 +94,9 @@ export function describeFailure(failure: Failure): string {
 			if (failure.location !== undefined) {
 				return `HTTP ${failure.statusCode} redirect to ${hostOf(failure.location)}, not followed`;
 			}
-			return `HTTP ${failure.statusCode}${failure.apiMessage ? ` – ${failure.apiMessage}` : ''}`;
+			return statusText(failure.statusCode, failure.apiMessage);
 		case 'tokenRefused':
-			return `HTTP ${failure.statusCode}${failure.apiMessage ? ` – ${failure.apiMessage}` : ''}`;
+			return statusText(failure.statusCode, failure.apiMessage);
 		case 'network':
 			return `no answer from Twin24 (${failure.code})`;
 		case 'timeout':
@@ -118,16 +104,8 @@ export function describeFailure(failure: Failure): string {
 		case 'login':
 			return failure.message;
 		case 'waitTooLong':
-			return `HTTP ${failure.statusCode} – Twin24 asks to wait ${seconds(failure.waitMs)} s, until ${failure.resumeAt}, longer than Max Wait (${seconds(failure.maxWaitMs)} s)`;
-		case 'notSent':
-			return 'not sent, because the run stopped at an earlier failure';
-		case 'cancelled':
-			return 'not sent, because the execution was stopped';
+			return `HTTP ${failure.statusCode} – ${waitTooLongText(failure.waitMs, failure.maxWaitMs, failure.resumeAt)}`;
 	}
-}
-
-function seconds(milliseconds: number): number {
-	return Math.ceil(milliseconds / 1000);
 }
 
 const STATUS_HINTS: Record<number, string> = {
@@ -146,10 +124,6 @@ function hintFor(failure: Failure, timeoutMs: number): string {
 			return 'Twin24 refused the token. For an access token: paste a valid one into the Twin24 credential. For email and password: the token was refused even after a new login; check the account.';
 		case 'login':
 			return 'The Twin24 login failed; nothing was erased for this item.';
-		case 'notSent':
-			return 'Nothing was sent for this item. Run it again once the earlier failure is fixed.';
-		case 'cancelled':
-			return 'Nothing was sent for this item. Run it again (with the option Ignore Not Found on, so that the items already done count as done).';
 		case 'waitTooLong':
 			return `Nothing was sent for this item, and nothing is sent to Twin24 before ${failure.resumeAt}. Run it again after that time, or raise the option Max Wait.`;
 		case 'timeout':

@@ -1,7 +1,7 @@
 /**
- * Facts about Twin24's API that both the credential and the transport need: the credential's
- * names, the bearer token, base URLs, the login error, and how error bodies are read and redacted.
- * Neither of the two imports the other; both import this.
+ * The Twin24 account a credential describes, as both the credential and the transport read it:
+ * the credential's names, the bearer token, the base URLs and their checks, the login error and
+ * the secrets that must never be shown. The credential and the transport never import each other.
  */
 
 /** The credential's type name; the credential class repeats it as a literal, which n8n's scanner needs. */
@@ -10,6 +10,9 @@ export const CREDENTIAL_TYPE = 'twin24Api';
 /** The property n8n stores the fetched token in, and clears to force a new login. */
 export const SESSION_TOKEN_PROPERTY = 'sessionToken';
 
+export const DEFAULT_CIS_BASE_URL = 'https://twin24.ai/cis/api/v1';
+export const DEFAULT_IAM_BASE_URL = 'https://iam.twin24.ai/api/v1';
+
 /** The bearer token a request is sent with, for either way of signing in. */
 export function bearerTokenOf(credentials: Record<string, unknown>): string {
 	const token =
@@ -17,6 +20,13 @@ export function bearerTokenOf(credentials: Record<string, unknown>): string {
 			? credentials[SESSION_TOKEN_PROPERTY]
 			: credentials.accessToken;
 	return typeof token === 'string' ? token.trim() : '';
+}
+
+/** The credential values that must never be shown: the token and the password. */
+export function secretsOf(credentials: Record<string, unknown>): string[] {
+	return ['accessToken', 'password', SESSION_TOKEN_PROPERTY]
+		.map((field) => credentials[field])
+		.filter((value): value is string => typeof value === 'string' && value.length >= 4);
 }
 
 /**
@@ -87,60 +97,4 @@ export function checkBaseUrl(value: unknown, fieldLabel: string, example: string
 /** Appends path segments to a normalized base URL, each encoded as exactly one segment. */
 export function joinUrl(baseUrl: string, segments: readonly string[]): string {
 	return `${baseUrl}/${segments.map((segment) => encodeURIComponent(segment)).join('/')}`;
-}
-
-export const DEFAULT_CIS_BASE_URL = 'https://twin24.ai/cis/api/v1';
-export const DEFAULT_IAM_BASE_URL = 'https://iam.twin24.ai/api/v1';
-
-/** Longest API message quoted in an error; error bodies can be whole HTML pages. */
-const MAX_API_MESSAGE_LENGTH = 300;
-
-function cut(text: string): string {
-	const oneLine = text.replace(/\s+/g, ' ').trim();
-	return oneLine.length > MAX_API_MESSAGE_LENGTH
-		? `${oneLine.slice(0, MAX_API_MESSAGE_LENGTH)}…`
-		: oneLine;
-}
-
-function messageField(body: Record<string, unknown>): string | undefined {
-	for (const field of ['message', 'error', 'detail', 'error_description']) {
-		const value = body[field];
-		if (typeof value === 'string' && value.trim() !== '') return value;
-		if (typeof value === 'object' && value !== null) {
-			const nested = messageField(value as Record<string, unknown>);
-			if (nested !== undefined) return nested;
-		}
-	}
-	return undefined;
-}
-
-/**
- * The API's own explanation from an error body: a JSON `message`/`error`/`detail` field when
- * there is one, else the text, on one line and cut to a readable length.
- */
-export function apiMessageOf(body: unknown): string | undefined {
-	if (body === undefined || body === null) return undefined;
-	if (typeof body === 'object' && !Buffer.isBuffer(body)) {
-		const field = messageField(body as Record<string, unknown>);
-		return field === undefined ? cut(JSON.stringify(body)) : cut(field);
-	}
-	const text = Buffer.isBuffer(body) ? body.toString('utf8') : String(body);
-	if (text.trim() === '') return undefined;
-	try {
-		return apiMessageOf(JSON.parse(text) as unknown);
-	} catch {
-		return cut(text.replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' '));
-	}
-}
-
-/** The credential values that must never be shown: the token and the password. */
-export function secretsOf(credentials: Record<string, unknown>): string[] {
-	return ['accessToken', 'password', 'sessionToken']
-		.map((field) => credentials[field])
-		.filter((value): value is string => typeof value === 'string' && value.length >= 4);
-}
-
-/** Blanks out every secret a server may have echoed back in an error body. */
-export function redact(text: string, secrets: readonly string[]): string {
-	return secrets.reduce((redacted, secret) => redacted.split(secret).join('[redacted]'), text);
 }

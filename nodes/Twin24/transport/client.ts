@@ -1,0 +1,390 @@
+import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { BaseUrlCheck } from './account';
+import {
+	CREDENTIAL_TYPE,
+	DEFAULT_CIS_BASE_URL,
+	DEFAULT_IAM_BASE_URL,
+	bearerTokenOf,
+	checkBaseUrl,
+	joinUrl,
+	secretsOf,
+} from './account';
+import type { Failure } from './failures';
+import { describeFailure, failureOfThrown, waitTooLong } from './failures';
+import type { Attempt, Headers, PlannedRequest, ResponseStream } from './http';
+import { apiMessageOf, readCapped, redact, requestOptions } from './http';
+import type { Pacer } from './pacing/pacer';
+import { pause } from './pacing/pacer';
+import { parseRetryAfter } from './pacing/rateLimitHeaders';
+import type { PaceHandle } from './pacing/registry';
+import { acquirePacer } from './pacing/registry';
+import type { RetryLimits } from './retryPolicy';
+import { RetryPolicy } from './retryPolicy';
+import type { TokenUse } from './session';
+import { TokenSession } from './session';
+
+export interface TransportSettings extends RetryLimits {
+	timeoutMs: number;
+}
+
+/**
+ * The Concurrency slot an item's request holds. The request gives it back while it waits out a
+ * Retry-After or a backoff, so that a burst of 429s (one per slot) does not leave nothing to send
+ * for a whole Retry-After, and takes one again before it goes on.
+ */
+export interface Slot {
+	give(): void;
+	/** Resolves false once the run ended: nothing more is sent. */
+	take(): Promise<boolean>;
+}
+
+/** The item a request is sent for. */
+export interface SendingItem {
+	index: number;
+	slot: Slot;
+	/** An earlier run's attempt may have been carried out: a 404 then means done. */
+	mayAlreadyBeDone: boolean;
+}
+
+/** What became of one request, as far as Twin24 said. `attempts` counts the requests sent. */
+export type SendResult =
+	| { outcome: 'done'; confirmedAt: string; attempts: number }
+	/**
+	 * Twin24 answered 404. `answerLost`: an earlier attempt may have been carried out and its
+	 * answer lost, so the 404 is most likely this execution's own erasure.
+	 */
+	| {
+			outcome: 'notFound';
+			confirmedAt: string;
+			attempts: number;
+			answerLost: boolean;
+			failure: Failure;
+			retries: number;
+	  }
+	| {
+			outcome: 'failed';
+			failure: Failure;
+			attempts: number;
+			retries: number;
+			mayHaveBeenCarriedOut: boolean;
+	  }
+	/** The run ended (its signal) before Twin24 answered: the request was not sent, or not to the end. */
+	| { outcome: 'interrupted'; attempts: number; mayHaveBeenCarriedOut: boolean };
+
+export interface TransportStats {
+	requests: number;
+	retries: number;
+	rateLimited: number;
+}
+
+type Turn =
+	{ kind: 'granted'; at: number } | { kind: 'refused'; failure: Failure } | { kind: 'interrupted' };
+
+type Next =
+	| { kind: 'result'; result: SendResult }
+	| { kind: 'logInAgain' }
+	| { kind: 'retry'; after: Failure; waitMs: number };
+
+function result(sent: SendResult): Next {
+	return { kind: 'result', result: sent };
+}
+
+/** What one request went through: its attempts, its retries, and the results it can end with. */
+class RequestTries {
+	readonly policy: RetryPolicy;
+	private attempts = 0;
+	private loggedInAgain = false;
+
+	constructor(limits: RetryLimits, mayAlreadyBeDone: boolean) {
+		this.policy = new RetryPolicy(limits, mayAlreadyBeDone);
+	}
+
+	/** Counts an attempt that reached the request itself (a failed login sends no erasure). */
+	count(attempt: Attempt): void {
+		if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') this.attempts++;
+	}
+
+	/** After a 401 in login mode, one new login for this request. */
+	mayLogInAgain(): boolean {
+		if (this.loggedInAgain) return false;
+		this.loggedInAgain = true;
+		return true;
+	}
+
+	done(): SendResult {
+		return { outcome: 'done', confirmedAt: new Date().toISOString(), attempts: this.attempts };
+	}
+
+	notFound(failure: Failure): SendResult {
+		return {
+			outcome: 'notFound',
+			confirmedAt: new Date().toISOString(),
+			attempts: this.attempts,
+			answerLost: this.policy.mayHaveBeenCarriedOut,
+			failure,
+			retries: this.policy.retries,
+		};
+	}
+
+	failed(failure: Failure): SendResult {
+		const { retries, mayHaveBeenCarriedOut } = this.policy;
+		return { outcome: 'failed', failure, attempts: this.attempts, retries, mayHaveBeenCarriedOut };
+	}
+
+	interrupted(mayHaveBeenCarriedOut = this.policy.mayHaveBeenCarriedOut): SendResult {
+		return { outcome: 'interrupted', attempts: this.attempts, mayHaveBeenCarriedOut };
+	}
+}
+
+/** The execution's cancel signal (Stop, workflow timeout), on n8n versions that have one. */
+export function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined {
+	const withSignal = ctx as Partial<Pick<IExecuteFunctions, 'getExecutionCancelSignal'>>;
+	return typeof withSignal.getExecutionCancelSignal === 'function'
+		? withSignal.getExecutionCancelSignal.call(ctx)
+		: undefined;
+}
+
+function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
+	if (check.ok) return check.url;
+	throw new NodeOperationError(ctx.getNode(), check.message, {
+		description: 'Nothing was sent. Open the Twin24 credential and correct the URL.',
+	});
+}
+
+function httpFailure(attempt: Extract<Attempt, { kind: 'response' }>): Failure {
+	const { statusCode, headers, apiMessage } = attempt;
+	const location = typeof headers.location === 'string' ? headers.location : undefined;
+	return { kind: 'http', statusCode, apiMessage, location };
+}
+
+/**
+ * Everything that crosses the network: URLs, authentication, retries, pacing, cancellation and
+ * turning what came back into a Failure. One client serves one run of the node; the pace is
+ * shared by every run in this process that uses the same account.
+ */
+export class Twin24Client {
+	readonly stats: TransportStats = { requests: 0, retries: 0, rateLimited: 0 };
+
+	/**
+	 * One signal per request waiting for its turn, all aborted with the run's: up to 50 waiters
+	 * listening on one signal would set off Node's listener-leak warning.
+	 */
+	private readonly turnWaits = new Set<AbortController>();
+
+	private readonly endTurnWaits = () => this.turnWaits.forEach((wait) => wait.abort());
+
+	/** The account's pace, shared with every other run in this process that uses the account. */
+	private readonly pace: PaceHandle;
+
+	private constructor(
+		private readonly ctx: IExecuteFunctions,
+		private readonly session: TokenSession,
+		private readonly settings: TransportSettings,
+		private readonly cisBaseUrl: string,
+		/** The Twin24 account: the saved credential and the CIS Base URL it points at. */
+		readonly account: string,
+		/** Ends the run's sending: no request starts after it, and every wait ends. */
+		private readonly signal: AbortSignal,
+	) {
+		this.pace = acquirePacer(account);
+		signal.addEventListener('abort', this.endTurnWaits, { once: true });
+	}
+
+	/** Reads and checks the credential; throws a clear error before anything is sent. */
+	static async open(
+		ctx: IExecuteFunctions,
+		settings: TransportSettings,
+		signal: AbortSignal,
+	): Promise<Twin24Client> {
+		const credentials = await ctx.getCredentials<ICredentialDataDecryptedObject>(CREDENTIAL_TYPE);
+		const loginMode = credentials.authMode === 'emailPassword';
+		const cisBaseUrl = usableBaseUrl(
+			ctx,
+			checkBaseUrl(credentials.cisBaseUrl, 'CIS Base URL', DEFAULT_CIS_BASE_URL),
+		);
+		if (loginMode) {
+			usableBaseUrl(
+				ctx,
+				checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL),
+			);
+		}
+		if (!loginMode && bearerTokenOf(credentials) === '') {
+			throw new NodeOperationError(ctx.getNode(), 'The Twin24 credential has no access token', {
+				description: 'Nothing was sent. Paste an access token into the Twin24 credential.',
+			});
+		}
+		const session = new TokenSession(credentials, loginMode, settings);
+		const credentialId = ctx.getNode().credentials?.[CREDENTIAL_TYPE]?.id ?? '';
+		const account = `${credentialId} ${cisBaseUrl}`;
+		return new Twin24Client(ctx, session, settings, cisBaseUrl, account, signal);
+	}
+
+	url(path: readonly string[]): string {
+		return joinUrl(this.cisBaseUrl, path);
+	}
+
+	/** How many requests this run may still send: the shared pace stops probing near the end. */
+	expectRequests(count: number): void {
+		this.pace.setBacklog(count);
+	}
+
+	/** Lets go of the shared pace; the client sends nothing afterwards. */
+	close(): void {
+		this.signal.removeEventListener('abort', this.endTurnWaits);
+		this.pace.release();
+	}
+
+	private get pacer(): Pacer {
+		return this.pace.pacer;
+	}
+
+	/** Sends one request, retrying only this request, and only where that is safe. */
+	async send(request: PlannedRequest, item: SendingItem): Promise<SendResult> {
+		const tries = new RequestTries(this.settings, item.mayAlreadyBeDone);
+		for (;;) {
+			const turn = await this.turn();
+			if (turn.kind === 'interrupted') return tries.interrupted();
+			if (turn.kind === 'refused') return tries.failed(turn.failure);
+			const use = await this.session.withToken(
+				async (credentials) => await this.attempt(request, credentials),
+				this.signal,
+			);
+			if (use.kind === 'interrupted') return tries.interrupted();
+			if (use.kind === 'unusable') return tries.failed(use.failure);
+			const next = this.afterAttempt(use, turn.at, tries);
+			if (next.kind === 'result') return next.result;
+			if (next.kind === 'retry') {
+				this.stats.retries++;
+				this.ctx.logger.debug(
+					`Twin24: retrying item ${item.index} after ${describeFailure(next.after)} (retry ${tries.policy.retries} of ${this.settings.maxRetries})`,
+				);
+				const waited = next.waitMs <= 0 || (await this.waitOutsideSlot(next.waitMs, item.slot));
+				if (!waited) return tries.interrupted();
+			}
+		}
+	}
+
+	/** What to do after one attempt: answer with a result, log in again, or retry after a wait. */
+	private afterAttempt(
+		{ attempt, tokenUsed }: Extract<TokenUse, { kind: 'sent' }>,
+		sentAt: number,
+		tries: RequestTries,
+	): Next {
+		tries.count(attempt);
+		// n8n aborts the requests in flight when the execution is cancelled; Twin24 may have them.
+		if (attempt.kind === 'error' && this.cancelled) return result(tries.interrupted(true));
+		if (attempt.kind === 'success') {
+			this.pacer.onSuccess(sentAt, attempt.headers);
+			return result(tries.done());
+		}
+		if (attempt.kind === 'response' && attempt.statusCode !== 429) {
+			this.pacer.onSuccess(sentAt, attempt.headers);
+		}
+		if (attempt.kind === 'response' && attempt.statusCode === 401) {
+			if (this.session.loginMode && tries.mayLogInAgain()) {
+				this.session.invalidate(tokenUsed);
+				return { kind: 'logInAgain' };
+			}
+			const { apiMessage } = attempt;
+			const refused: Failure = { kind: 'tokenRefused', statusCode: 401, apiMessage };
+			return result(tries.failed(this.session.refuse(refused)));
+		}
+		if (attempt.kind === 'response' && attempt.statusCode === 404) {
+			return result(tries.notFound(httpFailure(attempt)));
+		}
+		const failure = attempt.kind === 'error' ? attempt.failure : httpFailure(attempt);
+		const retryAfterMs =
+			attempt.kind === 'response' ? this.readRetryAfter(attempt, sentAt) : undefined;
+		const decision = tries.policy.afterFailure(failure, retryAfterMs);
+		if (!decision.retry) return result(tries.failed(decision.failure));
+		return { kind: 'retry', after: failure, waitMs: decision.waitMs };
+	}
+
+	/** The answer's Retry-After; a 429 also tells the shared pace. */
+	private readRetryAfter(attempt: Extract<Attempt, { kind: 'response' }>, sentAt: number) {
+		const retryAfterMs = parseRetryAfter(attempt.headers['retry-after']);
+		if (attempt.statusCode === 429) {
+			this.stats.rateLimited++;
+			this.pacer.onRateLimited(sentAt, retryAfterMs, attempt.headers);
+		}
+		return retryAfterMs;
+	}
+
+	private get cancelled(): boolean {
+		return executionCancelSignal(this.ctx)?.aborted === true;
+	}
+
+	/** Waits before a retry with the item's slot given to another item; false if the run ended. */
+	private async waitOutsideSlot(waitMs: number, slot: Slot): Promise<boolean> {
+		slot.give();
+		await pause(waitMs, this.signal);
+		return await slot.take();
+	}
+
+	/**
+	 * Waits for the pace to let a request through, or says why it may not go: the run ended, no
+	 * request can succeed any more, or Twin24 asked for a longer wait than the node may make.
+	 */
+	private async turn(): Promise<Turn> {
+		for (;;) {
+			if (this.session.unusable) return { kind: 'refused', failure: this.session.unusable };
+			if (this.signal.aborted) return { kind: 'interrupted' };
+			const pausedForMs = this.pacer.pausedUntil - Date.now();
+			if (pausedForMs > this.settings.maxWaitMs) {
+				return { kind: 'refused', failure: waitTooLong(429, pausedForMs, this.settings.maxWaitMs) };
+			}
+			const at = await this.waitForTurn();
+			if (at === undefined || this.signal.aborted) return { kind: 'interrupted' };
+			// A 429 that came back while this request waited may have pushed the pause further.
+			if (this.pacer.pausedUntil <= Date.now()) return { kind: 'granted', at };
+		}
+	}
+
+	private async waitForTurn(): Promise<number | undefined> {
+		if (this.signal.aborted) return undefined;
+		const wait = new AbortController();
+		this.turnWaits.add(wait);
+		try {
+			return await this.pacer.waitForTurn(wait.signal);
+		} finally {
+			this.turnWaits.delete(wait);
+		}
+	}
+
+	private async attempt(
+		request: PlannedRequest,
+		credentials: ICredentialDataDecryptedObject,
+	): Promise<Attempt> {
+		this.stats.requests++;
+		const startedAt = Date.now();
+		try {
+			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
+				this.ctx,
+				CREDENTIAL_TYPE,
+				{ ...requestOptions(request, this.settings.timeoutMs), encoding: 'stream' },
+				{ credentialsDecrypted: this.credentialsReference(credentials) },
+			)) as { statusCode: number; headers: Headers; body: ResponseStream };
+			const { statusCode, headers } = response;
+			// Success needs no body; reading one could only turn a done erasure into a retry.
+			if (statusCode >= 200 && statusCode < 300) {
+				response.body.destroy();
+				return { kind: 'success', headers };
+			}
+			const remainingMs = Math.max(1, this.settings.timeoutMs - (Date.now() - startedAt));
+			const body = await readCapped(response.body, AbortSignal.timeout(remainingMs));
+			if (!body.ok) return { kind: 'error', failure: body.failure };
+			const apiMessage = apiMessageOf(redact(body.text, secretsOf(credentials)));
+			return { kind: 'response', statusCode, headers, apiMessage };
+		} catch (error) {
+			return { kind: 'error', failure: failureOfThrown(error) };
+		}
+	}
+
+	/** The credential as n8n-core expects it, with this request's copy of the data. */
+	private credentialsReference(data: ICredentialDataDecryptedObject) {
+		const reference = this.ctx.getNode().credentials?.[CREDENTIAL_TYPE];
+		return { id: reference?.id ?? '', name: reference?.name ?? '', type: CREDENTIAL_TYPE, data };
+	}
+}
