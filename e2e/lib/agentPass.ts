@@ -310,7 +310,7 @@ const CONVERSATIONS: Conversation[] = [
 				view,
 				CALLS.unknown,
 				new RegExp(`${CALLS.unknown}.*404`),
-				/does not know this ID.*Do not retry/,
+				/does not know this ID.*Do not call again/,
 				404,
 			);
 		},
@@ -337,15 +337,16 @@ const CONVERSATIONS: Conversation[] = [
 		check: (view) => {
 			const [first, second] = view.results;
 			view.expect(
-				'[needs the re-run protection] one erasure: the second call sent nothing to Twin24',
+				'one erasure: the second call sent nothing to Twin24',
 				erasuresOf(view.cis, CALLS.twice).length === 1 && view.cis.length === 1,
 				describe(view.cis),
 			);
 			view.expect(
-				'[needs the re-run protection] the second call was given the first one’s result (same confirmedAt)',
+				'the second call was given the first one’s result (same confirmedAt, fromEarlierRun)',
 				isDone(first, CALLS.twice) &&
 					isDone(second, CALLS.twice) &&
-					first.confirmedAt === second.confirmedAt,
+					first.confirmedAt === second.confirmedAt &&
+					second.fromEarlierRun === true,
 				JSON.stringify(view.results),
 			);
 		},

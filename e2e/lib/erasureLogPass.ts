@@ -221,13 +221,13 @@ function checkRouting(expect: Expect, run: JsonObject, alerts: unknown[]): void 
 	const main = nodeItems(run, TWIN24_NODE, 0).map((item) => item.json.callId);
 	const errors = nodeItems(run, TWIN24_NODE, 1);
 	expect(
-		'[needs the error-output routing] done items left Twin24 by its main output, the failed one by its error output',
+		'done items left Twin24 by its main output, the failed one by its error output',
 		JSON.stringify([...main].sort()) ===
 			JSON.stringify([...REQUEST.erased, REQUEST.unknown].sort()) && errors.length === 1,
 		`main ${JSON.stringify(main)}; error output ${JSON.stringify(errors.map((item) => item.json))}`,
 	);
 	expect(
-		'[needs the error-output routing] one alert was sent, naming the failed ID and the CRM request',
+		'one alert was sent, naming the failed ID and the CRM request',
 		runCount(run, ALERT_NODE) === 1 &&
 			alerts.length === 1 &&
 			JSON.stringify(alerts[0]).includes(REQUEST.hostile) &&

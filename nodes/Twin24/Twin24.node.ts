@@ -10,7 +10,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { depersonalizeAutoCallCandidate } from './actions/autoCallCandidate/depersonalize.operation';
 import { deleteCallRecord } from './actions/call/deleteRecord.operation';
 import { depersonalizeCall } from './actions/call/depersonalize.operation';
-import { optionsCollection } from './actions/descriptions';
+import { CALL_ID_EXAMPLE, CANDIDATE_ID_EXAMPLE, optionsCollection } from './actions/descriptions';
 import { router } from './actions/router';
 
 const resourceSelector: INodeProperties = {
@@ -77,7 +77,7 @@ const irreversibleNotice: INodeProperties = {
 const ANSWER =
 	'It answers in JSON: success true with confirmedAt once Twin24 confirmed the erasure; otherwise success false with error and whatToDo.';
 const NEVER_GUESS = 'exactly as the user gave it; never guess, build or change an ID.';
-const CALL_ID = `Takes the call's ID, a UUID such as 3f2c8a4e-7b1d-4c9a-9e1f-2a6b5d8c0e11, ${NEVER_GUESS}`;
+const CALL_ID = `Takes the call's ID, ${CALL_ID_EXAMPLE}, ${NEVER_GUESS}`;
 
 /**
  * What the AI agent reads about the tool variant (n8n names it twin24Tool). Without it, n8n would
@@ -110,7 +110,7 @@ const toolDescriptions: INodeProperties[] = [
 	toolDescription(
 		'autoCallCandidate',
 		'depersonalize',
-		`Irreversibly erases all personal data of one Twin24 auto call candidate (a person queued in an automatic calling campaign) and, unless this workflow keeps recordings, the recordings of their calls. This cannot be undone. Takes the candidate's ID, the one the calling campaign gave the candidate, ${NEVER_GUESS} ${ANSWER}`,
+		`Irreversibly erases all personal data of one Twin24 auto call candidate (a person queued in an automatic calling campaign) and, unless this workflow keeps recordings, the recordings of their calls. This cannot be undone. Takes the candidate's ID, ${CANDIDATE_ID_EXAMPLE}, ${NEVER_GUESS} ${ANSWER}`,
 	),
 ];
 
