@@ -13,6 +13,11 @@ import type { RunContext } from './lib/context';
 import { installCommunityPackage, packProject } from './lib/communityPackage';
 import { runEditorChecks } from './lib/editor';
 import {
+	EXECUTION_RETRY_WORKFLOW,
+	executionRetryWorkflows,
+	runExecutionRetryPass,
+} from './lib/executionRetry';
+import {
 	BULK_EXAMPLE,
 	LOGIN_CREDENTIAL,
 	RECORDING_EXAMPLE,
@@ -27,6 +32,7 @@ import {
 import { N8nInstance } from './lib/n8n';
 import { describeQueueOutcome, runQueueMode, type QueueOutcome } from './lib/queueMode';
 import { Checks, step } from './lib/report';
+import { rerunPassWorkflows, runRerunPasses } from './lib/reruns';
 import { ensureN8n, ensureNodeRuntime } from './lib/runtime';
 import {
 	EXECUTE_CREDENTIALS,
@@ -106,6 +112,8 @@ function workflowDocuments(config: E2eConfig): unknown[] {
 		bindExample(recording, WORKFLOW_IDS.recordingLogin, LOGIN_CREDENTIAL),
 		bindExample(webhook, WORKFLOW_IDS.webhook, LOGIN_CREDENTIAL),
 		throughputWorkflow(),
+		...rerunPassWorkflows(),
+		...executionRetryWorkflows(),
 	];
 }
 
@@ -123,7 +131,13 @@ async function guarded(
 	}
 }
 
+function guardFor(ctx: ScenarioContext) {
+	return (name: string, action: () => Promise<void>) =>
+		guarded(ctx.checks, ctx.label, name, action);
+}
+
 async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Promise<void> {
+	if (config.rerunsOnly) return await runRerunPasses(ctx, guardFor(ctx));
 	if (config.throughputOnly !== undefined) {
 		for (let run = 1; run <= config.throughputOnly; run++) {
 			await guarded(ctx.checks, ctx.label, `throughput run ${run}`, () => runThroughput(ctx));
@@ -147,6 +161,7 @@ async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Pro
 	await guarded(ctx.checks, ctx.label, 'throughput (2,000 IDs, 250 req/s)', () =>
 		runThroughput(ctx),
 	);
+	await runRerunPasses(ctx, guardFor(ctx));
 }
 
 function editorWanted(config: E2eConfig, version: string): boolean {
@@ -154,25 +169,33 @@ function editorWanted(config: E2eConfig, version: string): boolean {
 	return config.editor === 'all' || version === config.n8nVersions[0];
 }
 
+async function runExampleServerScenarios(context: RunContext, ctx: ScenarioContext): Promise<void> {
+	await guarded(ctx.checks, ctx.label, 'node and credential types served', () =>
+		checkInstalledTypes(ctx),
+	);
+	await guarded(ctx.checks, ctx.label, 'webhook example', () => runWebhookExample(ctx));
+	if (editorWanted(context.config, ctx.n8n.install.version)) {
+		step(`${ctx.label}: editor in headless Chromium`);
+		await guarded(ctx.checks, `${ctx.label} editor`, 'editor checks', () =>
+			runEditorChecks(ctx, {
+				projectRoot: context.config.projectRoot,
+				screenshots: ctx.n8n.install.version === context.config.n8nVersions[0],
+				logDir: context.logDir,
+			}),
+		);
+	}
+}
+
 async function runServerScenarios(context: RunContext, ctx: ScenarioContext): Promise<void> {
 	await ctx.n8n.activateWorkflow(WORKFLOW_IDS.webhook);
+	await ctx.n8n.activateWorkflow(EXECUTION_RETRY_WORKFLOW.id);
 	step(`${ctx.label}: n8n start on ${ctx.n8n.baseUrl}`);
 	await ctx.n8n.startServer();
 	try {
-		await guarded(ctx.checks, ctx.label, 'node and credential types served', () =>
-			checkInstalledTypes(ctx),
+		if (!context.config.rerunsOnly) await runExampleServerScenarios(context, ctx);
+		await guarded(ctx.checks, ctx.label, 'execution retry', () =>
+			runExecutionRetryPass(ctx, guardFor(ctx)),
 		);
-		await guarded(ctx.checks, ctx.label, 'webhook example', () => runWebhookExample(ctx));
-		if (editorWanted(context.config, ctx.n8n.install.version)) {
-			step(`${ctx.label}: editor in headless Chromium`);
-			await guarded(ctx.checks, `${ctx.label} editor`, 'editor checks', () =>
-				runEditorChecks(ctx, {
-					projectRoot: context.config.projectRoot,
-					screenshots: ctx.n8n.install.version === context.config.n8nVersions[0],
-					logDir: context.logDir,
-				}),
-			);
-		}
 	} finally {
 		await ctx.n8n.stopServer();
 	}
@@ -307,7 +330,8 @@ async function main(): Promise<number> {
 	const outcomes: VersionOutcome[] = [];
 	if (config.queue !== 'only')
 		for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
-	const queuePass = config.queue !== 'off' && config.throughputOnly === undefined;
+	const queuePass =
+		config.queue !== 'off' && config.throughputOnly === undefined && !config.rerunsOnly;
 	const queue = queuePass ? await runQueueMode(context) : undefined;
 	printSummary(context, outcomes, queue);
 	if (!config.keepTemp && checks.failed.length === 0) {

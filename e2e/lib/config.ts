@@ -9,6 +9,9 @@
  * TWIN24_E2E_QUEUE         "on" (default: the versions, then the queue-mode pass), "only" (the same
  *                          as the `--queue-only` argument) or "off"
  * TWIN24_E2E_QUEUE_LEASE   "short" (default: a 20 s job lease) or "default" (n8n's 60 s lease)
+ * TWIN24_E2E_THROUGHPUT_ONLY  N: only the throughput scenario, N times
+ * TWIN24_E2E_RERUNS_ONLY   "1": only the passes where n8n runs the node again (Retry On Fail, the
+ *                          error output's branch, the retry of a failed execution)
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,6 +38,8 @@ export interface E2eConfig {
 	queueLease: QueueLease;
 	/** Set: only the throughput scenario, this many times (no other scenario, server or queue pass). */
 	throughputOnly: number | undefined;
+	/** Only the re-run passes (no examples, editor, throughput or queue pass). */
+	rerunsOnly: boolean;
 }
 
 function parseQueuePass(value: string | undefined, argv: readonly string[]): QueuePass {
@@ -73,6 +78,7 @@ export function loadConfig(): E2eConfig {
 		queue: parseQueuePass(process.env.TWIN24_E2E_QUEUE, process.argv.slice(2)),
 		queueLease: process.env.TWIN24_E2E_QUEUE_LEASE === 'default' ? 'default' : 'short',
 		throughputOnly: parseRuns(process.env.TWIN24_E2E_THROUGHPUT_ONLY),
+		rerunsOnly: process.env.TWIN24_E2E_RERUNS_ONLY === '1',
 	};
 }
 
