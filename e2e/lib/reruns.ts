@@ -197,19 +197,34 @@ const EXPECTED_ERROR_ITEMS: readonly ExpectedErrorItem[] = [
 	},
 ];
 
-/** What the error output must carry for one item: the input's `id`, `error`, and `details`. */
-function errorItemMatches(item: OutputItem | undefined, expected: ExpectedErrorItem): boolean {
+/**
+ * Whether this n8n routes an item with `details` to the error output (n8n 2.34 on), so that the
+ * node sends them: it does where its node contexts have `isConsoleOutputRedacted` (n8n 2.35 on).
+ */
+function takesDetails(version: string): boolean {
+	const [major, minor] = version.split('.').map(Number);
+	return major > 2 || (major === 2 && minor >= 35);
+}
+
+/**
+ * What the error output must carry for one item: the input's `id`, `error` (the message) and
+ * `message` (what to do), and `details` where this n8n routes them.
+ */
+function errorItemMatches(
+	item: OutputItem | undefined,
+	expected: ExpectedErrorItem,
+	withDetails: boolean,
+): boolean {
 	if (item === undefined || pairedIndex(item.pairedItem) !== expected.index) return false;
 	const { json } = item;
-	const details = (json.details ?? {}) as JsonObject;
-	const { description, ...rest } = details;
+	const shape = withDetails ? 'details,error,id,message' : 'error,id,message';
 	return (
-		keysOf(json) === 'details,error,id' &&
+		keysOf(json) === shape &&
 		json.id === ERROR_OUTPUT_IDS[expected.index] &&
 		expected.message.test(String(json.error)) &&
-		typeof description === 'string' &&
-		description.length > 0 &&
-		JSON.stringify(rest) === JSON.stringify(expected.details)
+		typeof json.message === 'string' &&
+		json.message.length > 0 &&
+		(!withDetails || JSON.stringify(json.details) === JSON.stringify(expected.details))
 	);
 }
 
@@ -217,6 +232,7 @@ function checkErrorOutputRouting(
 	expect: Expect,
 	main: readonly OutputItem[],
 	errors: readonly OutputItem[],
+	withDetails: boolean,
 ): void {
 	expect(
 		'main output: the done items 0, 2, 4 (success, recording deleted), pairedItem kept',
@@ -231,8 +247,8 @@ function checkErrorOutputRouting(
 	);
 	EXPECTED_ERROR_ITEMS.forEach((expected, position) =>
 		expect(
-			`error item ${expected.index}: { id (the input's, merged by n8n), error, details: ${keysOf(expected.details)},description }`,
-			errorItemMatches(errors[position], expected),
+			`error item ${expected.index}: { id (the input's, merged by n8n), error, message${withDetails ? `, details: ${keysOf(expected.details)}` : ''} }`,
+			errorItemMatches(errors[position], expected, withDetails),
 			JSON.stringify(errors[position]),
 		),
 	);
@@ -261,7 +277,7 @@ async function runErrorOutputPass(ctx: ScenarioContext): Promise<void> {
 		sameAnswers(answers, answered(known, { 'rerr-unknown': [404] })),
 		JSON.stringify(answers),
 	);
-	checkErrorOutputRouting(expect, main, errors);
+	checkErrorOutputRouting(expect, main, errors, takesDetails(ctx.n8n.install.version));
 	expect(
 		`"${BRANCHES.main}" (main branch) received exactly the main output, "${BRANCHES.error}" (error branch) the error output`,
 		JSON.stringify(erased.map((item) => item.json)) === JSON.stringify(main.map((i) => i.json)) &&
