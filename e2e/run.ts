@@ -16,6 +16,11 @@ import { installCommunityPackage, packProject } from './lib/communityPackage';
 import { runEditorChecks } from './lib/editor';
 import { ERASURE_LOG_EXAMPLE } from './lib/erasureLogPass';
 import {
+	EXECUTION_RETRY_WORKFLOW,
+	executionRetryWorkflows,
+	runExecutionRetryPass,
+} from './lib/executionRetry';
+import {
 	BULK_EXAMPLE,
 	LOGIN_CREDENTIAL,
 	RECORDING_EXAMPLE,
@@ -30,6 +35,7 @@ import {
 import { N8nInstance } from './lib/n8n';
 import { describeQueueOutcome, runQueueMode, type QueueOutcome } from './lib/queueMode';
 import { Checks, step } from './lib/report';
+import { rerunPassWorkflows, runRerunPasses } from './lib/reruns';
 import { ensureN8n, ensureNodeRuntime } from './lib/runtime';
 import {
 	EXECUTE_CREDENTIALS,
@@ -115,6 +121,8 @@ function workflowDocuments(config: E2eConfig): unknown[] {
 		bindExample(recording, WORKFLOW_IDS.recordingLogin, LOGIN_CREDENTIAL),
 		bindExample(webhook, WORKFLOW_IDS.webhook, LOGIN_CREDENTIAL),
 		throughputWorkflow(),
+		...rerunPassWorkflows(),
+		...executionRetryWorkflows(),
 	];
 }
 
@@ -132,8 +140,14 @@ async function guarded(
 	}
 }
 
+function guardFor(ctx: ScenarioContext) {
+	return (name: string, action: () => Promise<void>) =>
+		guarded(ctx.checks, ctx.label, name, action);
+}
+
 async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Promise<void> {
 	if (config.only !== undefined) return;
+	if (config.rerunsOnly) return await runRerunPasses(ctx, guardFor(ctx));
 	if (config.throughputOnly !== undefined) {
 		for (let run = 1; run <= config.throughputOnly; run++) {
 			await guarded(ctx.checks, ctx.label, `throughput run ${run}`, () => runThroughput(ctx));
@@ -157,11 +171,29 @@ async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Pro
 	await guarded(ctx.checks, ctx.label, 'throughput (2,000 IDs, 250 req/s)', () =>
 		runThroughput(ctx),
 	);
+	await runRerunPasses(ctx, guardFor(ctx));
 }
 
 function editorWanted(config: E2eConfig, version: string): boolean {
 	if (config.editor === 'off') return false;
 	return config.editor === 'all' || version === config.n8nVersions[0];
+}
+
+async function runExampleServerScenarios(context: RunContext, ctx: ScenarioContext): Promise<void> {
+	await guarded(ctx.checks, ctx.label, 'node and credential types served', () =>
+		checkInstalledTypes(ctx),
+	);
+	await guarded(ctx.checks, ctx.label, 'webhook example', () => runWebhookExample(ctx));
+	if (editorWanted(context.config, ctx.n8n.install.version)) {
+		step(`${ctx.label}: editor in headless Chromium`);
+		await guarded(ctx.checks, `${ctx.label} editor`, 'editor checks', () =>
+			runEditorChecks(ctx, {
+				projectRoot: context.config.projectRoot,
+				screenshots: ctx.n8n.install.version === context.config.n8nVersions[0],
+				logDir: context.logDir,
+			}),
+		);
+	}
 }
 
 async function runServerScenarios(
@@ -170,25 +202,16 @@ async function runServerScenarios(
 	passes: BuilderPasses,
 ): Promise<void> {
 	await ctx.n8n.activateWorkflow(WORKFLOW_IDS.webhook);
+	await ctx.n8n.activateWorkflow(EXECUTION_RETRY_WORKFLOW.id);
 	await passes.publish(ctx);
 	step(`${ctx.label}: n8n start on ${ctx.n8n.baseUrl}`);
 	await ctx.n8n.startServer();
 	try {
 		if (context.config.only !== undefined) return await passes.run(ctx);
-		await guarded(ctx.checks, ctx.label, 'node and credential types served', () =>
-			checkInstalledTypes(ctx),
+		if (!context.config.rerunsOnly) await runExampleServerScenarios(context, ctx);
+		await guarded(ctx.checks, ctx.label, 'execution retry', () =>
+			runExecutionRetryPass(ctx, guardFor(ctx)),
 		);
-		await guarded(ctx.checks, ctx.label, 'webhook example', () => runWebhookExample(ctx));
-		if (editorWanted(context.config, ctx.n8n.install.version)) {
-			step(`${ctx.label}: editor in headless Chromium`);
-			await guarded(ctx.checks, `${ctx.label} editor`, 'editor checks', () =>
-				runEditorChecks(ctx, {
-					projectRoot: context.config.projectRoot,
-					screenshots: ctx.n8n.install.version === context.config.n8nVersions[0],
-					logDir: context.logDir,
-				}),
-			);
-		}
 		await passes.run(ctx);
 	} finally {
 		await ctx.n8n.stopServer();
@@ -333,7 +356,10 @@ async function main(): Promise<number> {
 	if (config.queue !== 'only')
 		for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
 	const queuePass =
-		config.queue !== 'off' && config.throughputOnly === undefined && config.only === undefined;
+		config.queue !== 'off' &&
+		config.throughputOnly === undefined &&
+		!config.rerunsOnly &&
+		config.only === undefined;
 	const queue = queuePass ? await runQueueMode(context) : undefined;
 	printSummary(context, outcomes, queue);
 	if (!config.keepTemp && checks.failed.length === 0) {

@@ -7,6 +7,8 @@
  */
 import type { IConnections, IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
+import { depersonalizeCall } from '../nodes/Twin24/actions/call/depersonalize.operation';
+import { Answers, errorOutputTakesDetails } from '../nodes/Twin24/run/outcomes';
 import type { ExecutionControls, WorkflowShape } from './harness/engine';
 import { loopNode, passthroughNode, retryDataOf } from './harness/engine';
 import type { Twin24Simulator } from './simulator/simulator';
@@ -276,12 +278,12 @@ describe('Settings → On Error → Continue (using error output)', () => {
 					id: 'missing',
 					error:
 						'Could not depersonalize call "missing": HTTP 404 – Call missing not found (item 1)',
+					message: expect.stringMatching(/^Twin24 does not know this ID/) as unknown,
 					details: {
 						callId: 'missing',
 						statusCode: 404,
 						confirmedAt: null,
 						attempts: 1,
-						description: expect.stringMatching(/^Twin24 does not know this ID/) as unknown,
 					},
 				},
 				pairedItem: { item: 1 },
@@ -290,11 +292,11 @@ describe('Settings → On Error → Continue (using error output)', () => {
 				json: {
 					id: 'bad/id',
 					error: 'Call ID ("bad/id") contains "/", which no Twin24 ID has (item 3)',
+					message: expect.stringMatching(/^Nothing was sent for this item/) as unknown,
 					details: {
 						callId: 'bad/id',
 						confirmedAt: null,
 						attempts: 0,
-						description: expect.stringMatching(/^Nothing was sent for this item/) as unknown,
 					},
 				},
 				pairedItem: { item: 3 },
@@ -358,11 +360,11 @@ describe('Settings → On Error → Continue (using error output)', () => {
 		expect(errors[1].json).toEqual({
 			id: 'call-1',
 			error: expect.stringMatching(/plain http:\/\/ to twin24\.example.*\(item 1\)$/) as unknown,
+			message: 'Nothing was sent. Open the Twin24 credential and correct the URL.',
 			details: {
 				callId: 'call-1',
 				confirmedAt: null,
 				attempts: 0,
-				description: 'Nothing was sent. Open the Twin24 credential and correct the URL.',
 			},
 		});
 	});
@@ -393,7 +395,7 @@ describe('Settings → On Error → Continue (using error output)', () => {
 		expect(done.every((item) => item.json.success === true)).toBe(true);
 		expect(notDone.length).toBeGreaterThan(0);
 		for (const item of notDone) {
-			expect(Object.keys(item.json).sort()).toEqual(['details', 'error', 'id']);
+			expect(Object.keys(item.json).sort()).toEqual(['details', 'error', 'id', 'message']);
 			expect(item.json.error).toMatch(/^Not (sent|confirmed): the execution was stopped/);
 			expect(item.json.details).toMatchObject({ cancelled: true, confirmedAt: null });
 		}
@@ -532,5 +534,44 @@ describe("n8n's retry of a failed execution", () => {
 			Array<string>(4).fill('call.depersonalize'),
 		);
 		expect(jsonOf(retried.output).some((item) => item.fromEarlierRun === true)).toBe(false);
+	});
+});
+
+describe('the error output on engines before n8n 2.35', () => {
+	/** n8n 1.x and 2.0–2.33 move an item to the error output only when its json is this. */
+	const routedByOlderEngines = (json: IDataObject) =>
+		Boolean(json.error) &&
+		(Object.keys(json).length === 1 || (Boolean(json.message) && Object.keys(json).length === 2));
+
+	test('a context without the newer engine sign gets `error` and `message` only, which every engine routes', () => {
+		const olderContext = {} as unknown as Parameters<typeof errorOutputTakesDetails>[0];
+		expect(errorOutputTakesDetails(olderContext)).toBe(false);
+
+		const answers = new Answers(depersonalizeCall, 'errorOutput', false);
+		const failed = answers.notDone(
+			'missing',
+			'Could not depersonalize call "missing" (item 0)',
+			1,
+			{
+				statusCode: 404,
+			},
+		);
+		const [routed] = answers.routed(
+			[{ json: failed, pairedItem: { item: 0 } }],
+			new Map([[0, { description: 'Check the ID.', whatToDo: 'Ask for the ID.' }]]),
+		);
+
+		expect(routed.json).toEqual({
+			error: 'Could not depersonalize call "missing" (item 0)',
+			message: 'Check the ID.',
+		});
+		expect(routedByOlderEngines(routed.json)).toBe(true);
+		// The shape with details is what n8n 2.35+ routes, and what older engines would not.
+		const withDetails = new Answers(depersonalizeCall, 'errorOutput', true).routed(
+			[{ json: failed, pairedItem: { item: 0 } }],
+			new Map([[0, { whatToDo: 'Ask for the ID.' }]]),
+		)[0].json;
+		expect(Object.keys(withDetails).sort()).toEqual(['details', 'error', 'message']);
+		expect(routedByOlderEngines(withDetails)).toBe(false);
 	});
 });

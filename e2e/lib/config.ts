@@ -9,6 +9,9 @@
  * TWIN24_E2E_QUEUE         "on" (default: the versions, then the queue-mode pass), "only" (the same
  *                          as the `--queue-only` argument) or "off"
  * TWIN24_E2E_QUEUE_LEASE   "short" (default: a 20 s job lease) or "default" (n8n's 60 s lease)
+ * TWIN24_E2E_THROUGHPUT_ONLY  N: only the throughput scenario, N times
+ * TWIN24_E2E_RERUNS_ONLY   "1": only the passes where n8n runs the node again (Retry On Fail, the
+ *                          error output's branch, the retry of a failed execution)
  * TWIN24_E2E_ONLY          "agent", "erasure-log" or both, comma-separated: only those passes, on
  *                          each version (no other scenario, no editor, no queue-mode pass)
  */
@@ -40,6 +43,8 @@ export interface E2eConfig {
 	queueLease: QueueLease;
 	/** Set: only the throughput scenario, this many times (no other scenario, server or queue pass). */
 	throughputOnly: number | undefined;
+	/** Only the re-run passes (no examples, editor, throughput or queue pass). */
+	rerunsOnly: boolean;
 	/** Set: only these passes (TWIN24_E2E_ONLY); undefined: everything. */
 	only: SinglePass[] | undefined;
 }
@@ -52,7 +57,8 @@ function parseOnly(value: string | undefined): SinglePass[] | undefined {
 
 /** Whether a pass runs: always in a full run, and when named in TWIN24_E2E_ONLY. */
 export function passWanted(config: E2eConfig, pass: SinglePass): boolean {
-	return config.throughputOnly === undefined && (config.only?.includes(pass) ?? true);
+	if (config.throughputOnly !== undefined || config.rerunsOnly) return false;
+	return config.only?.includes(pass) ?? true;
 }
 
 function parseQueuePass(value: string | undefined, argv: readonly string[]): QueuePass {
@@ -91,6 +97,7 @@ export function loadConfig(): E2eConfig {
 		queue: parseQueuePass(process.env.TWIN24_E2E_QUEUE, process.argv.slice(2)),
 		queueLease: process.env.TWIN24_E2E_QUEUE_LEASE === 'default' ? 'default' : 'short',
 		throughputOnly: parseRuns(process.env.TWIN24_E2E_THROUGHPUT_ONLY),
+		rerunsOnly: process.env.TWIN24_E2E_RERUNS_ONLY === '1',
 		only: parseOnly(process.env.TWIN24_E2E_ONLY),
 	};
 }

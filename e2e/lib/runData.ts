@@ -6,6 +6,15 @@ export function isObject(value: unknown): value is JsonObject {
 	return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The JSON in `text`; undefined when it is not JSON. */
+export function parsedJson(text: string): unknown {
+	try {
+		return JSON.parse(text) as unknown;
+	} catch {
+		return undefined;
+	}
+}
+
 function field(value: unknown, ...path: string[]): unknown {
 	let current = value;
 	for (const key of path) {

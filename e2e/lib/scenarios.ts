@@ -48,9 +48,9 @@ interface ExpectedRequest {
 	skipDeleteRecord?: boolean;
 }
 
-type Expect = (name: string, passed: boolean, detail?: string) => boolean;
+export type Expect = (name: string, passed: boolean, detail?: string) => boolean;
 
-function expecter(checks: Checks, scope: string): Expect {
+export function expecter(checks: Checks, scope: string): Expect {
 	return (name, passed, detail) => checks.check(scope, name, passed, detail);
 }
 
@@ -126,7 +126,7 @@ function checkAuthorization(
 	}
 }
 
-function checkNoSecrets(expect: Expect, printed: string, secrets: string[]): void {
+export function checkNoSecrets(expect: Expect, printed: string, secrets: string[]): void {
 	const leaked = secrets.filter((secret) => secret.length > 0 && printed.includes(secret));
 	expect(
 		'no password or token in what n8n printed (run data and logs)',
@@ -143,7 +143,7 @@ function tokensSeen(requests: LoggedRequest[]): string[] {
 		.map((header) => header.slice(7));
 }
 
-function checkPairing(expect: Expect, nodeName: string, items: OutputItem[]): void {
+export function checkPairing(expect: Expect, nodeName: string, items: OutputItem[]): void {
 	const misPaired = items.filter((item, index) => pairedIndex(item.pairedItem) !== index);
 	expect(
 		`${nodeName}: one output item per input item, in order, pairedItem set`,
@@ -156,19 +156,19 @@ function jsonOf(items: OutputItem[], key: string, value: string): JsonObject | u
 	return items.find((item) => item.json[key] === value)?.json;
 }
 
-async function prepare(sim: Simulator, seed: SeedRequest): Promise<void> {
+export async function prepare(sim: Simulator, seed: SeedRequest): Promise<void> {
 	await sim.reset();
 	await sim.seed(seed);
 }
 
-interface ExecutedRun {
+export interface ExecutedRun {
 	run: unknown;
 	requests: LoggedRequest[];
 	printed: string;
 }
 
 /** `n8n execute --id … --rawOutput`, then the simulator's log of what it received meanwhile. */
-async function executeWorkflow(
+export async function executeWorkflow(
 	ctx: ScenarioContext,
 	expect: Expect,
 	workflowId: string,
@@ -197,7 +197,7 @@ async function executeWorkflow(
 	return { run: output, requests, printed };
 }
 
-function secretsFor(ctx: ScenarioContext, requests: LoggedRequest[]): string[] {
+export function secretsFor(ctx: ScenarioContext, requests: LoggedRequest[]): string[] {
 	return [ctx.sim.info.password, ctx.sim.info.accessToken, ...tokensSeen(requests)];
 }
 
@@ -359,19 +359,21 @@ export async function runRecordingExample(
 	checkNoSecrets(expect, executed.printed, secretsFor(ctx, requests));
 }
 
-interface WebhookReply {
+export interface WebhookReply {
 	status: number;
 	body: unknown;
 }
 
-async function postErasureRequest(
+/** POSTs `body` to the production webhook at `path`, once n8n has registered it. */
+export async function postToWebhook(
 	baseUrl: string,
+	path: string,
 	body: unknown,
 	timeoutMs: number,
 ): Promise<WebhookReply> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
-		const response = await fetch(`${baseUrl}/webhook/${WEBHOOK.path}`, {
+		const response = await fetch(`${baseUrl}/webhook/${path}`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
 			body: JSON.stringify(body),
@@ -405,8 +407,9 @@ export async function runWebhookExample(ctx: ScenarioContext): Promise<void> {
 		`${ctx.label}: crm-erasure-webhook.json (${LOGIN_CREDENTIAL.mode}) via POST /webhook/${WEBHOOK.path} on n8n start`,
 	);
 	const callIds = [...WEBHOOK.seededCalls, WEBHOOK.unknownCall];
-	const reply = await postErasureRequest(
+	const reply = await postToWebhook(
 		ctx.n8n.baseUrl,
+		WEBHOOK.path,
 		{ requestId: 'crm-4711', callIds },
 		60_000,
 	);

@@ -46,6 +46,12 @@ export interface SimulatorSwitchChanges {
 	logHeaders?: boolean;
 }
 
+/** A scripted answer for the requests for one ID (the simulator's `respondFor`): a status, `times` times. */
+export interface ScriptedStatus {
+	status: number;
+	times?: number;
+}
+
 /** What the simulator recorded since its last reset: the ground truth of what was erased. */
 export interface SimulatorRecord {
 	/** IDs whose erasure was answered 200, once per such answer, in arrival order. */
@@ -150,6 +156,11 @@ export class Simulator {
 
 	async expireTokens(): Promise<void> {
 		await this.control('POST', 'expire-tokens', {});
+	}
+
+	/** The next `answer.times` (default 1) requests for `id` get `answer.status`, and change nothing. */
+	async respondFor(id: string, answer: ScriptedStatus): Promise<void> {
+		await this.control('POST', 'respond-for', { id, answer });
 	}
 
 	async state(): Promise<unknown> {

@@ -68,7 +68,7 @@ const autoCallCandidateOperations: INodeProperties = {
 
 const irreversibleNotice: INodeProperties = {
 	displayName:
-		"Erasure can't be undone. Keep Settings → Retry On Fail off: the node retries each failed request itself and never sends one twice for an item that succeeded.",
+		"Erasure can't be undone. Settings → Retry On Fail is safe: a new try never sends again what Twin24 confirmed, but each try first waits Wait Between Tries.",
 	name: 'irreversibleNotice',
 	type: 'notice',
 	default: '',

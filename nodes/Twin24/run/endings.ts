@@ -28,7 +28,9 @@ export function cancelledAnswer(
 			? `Not sent: the execution was stopped before this item's request went out (item ${itemIndex})`
 			: `Not confirmed: the execution was stopped before Twin24 answered, so it may have carried the erasure out. Run this item again with Ignore Not Found (item ${itemIndex})`;
 	const json = answers.notDone(id, error, attempts, { cancelled: true });
-	return { json, remedy: { whatToDo: WHAT_TO_DO_WHEN_CANCELLED } };
+	const description =
+		'Run it again with the option Ignore Not Found on, so that what Twin24 may already have erased counts as done.';
+	return { json, remedy: { description, whatToDo: WHAT_TO_DO_WHEN_CANCELLED } };
 }
 
 /** n8n may have saved the execution before the node returns, so the log says what was done too. */

@@ -20,7 +20,13 @@ import {
 import type { RunSettings, SendPlan } from './itemPlan';
 import { planItem } from './itemPlan';
 import type { Remedy } from './outcomes';
-import { Answers, doneBy, failureRouteOf, whatToDoAbout } from './outcomes';
+import {
+	Answers,
+	doneBy,
+	errorOutputTakesDetails,
+	failureRouteOf,
+	whatToDoAbout,
+} from './outcomes';
 import { EarlierRuns, Repeats, erasureKey } from './repeats';
 
 /** How long handling items may hold the event loop before the node lets other work run. */
@@ -315,7 +321,7 @@ export async function runErasures(
 	operationName: string,
 	settings: RunSettings,
 ): Promise<INodeExecutionData[]> {
-	const answers = new Answers(operation, failureRouteOf(ctx));
+	const answers = new Answers(operation, failureRouteOf(ctx), errorOutputTakesDetails(ctx));
 	const sending = new AbortController();
 	let client: Twin24Client;
 	try {

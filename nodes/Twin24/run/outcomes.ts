@@ -28,6 +28,19 @@ export function failureRouteOf(ctx: IExecuteFunctions): FailureRoute {
 	return node.onError === 'continueErrorOutput' ? 'errorOutput' : 'mainOutput';
 }
 
+/**
+ * n8n moves an item to the error output when its `json` holds only `error` and `message`; from
+ * n8n 2.34 on, also `details`. Older engines (n8n 1.x, 2.0 to 2.33) leave an item with `details`
+ * on the main output, where it would pass for done, so `details` is sent only where the engine is
+ * known to route it: its node contexts have `isConsoleOutputRedacted` from n8n 2.35 on. Where that
+ * is missing, the item still leaves by the error output, without `details`.
+ */
+export function errorOutputTakesDetails(ctx: IExecuteFunctions): boolean {
+	return (
+		typeof (ctx as { isConsoleOutputRedacted?: unknown }).isConsoleOutputRedacted === 'function'
+	);
+}
+
 /** An erasure that is done: confirmed, its answer lost after Twin24 carried it out, or already gone. */
 export type Done = Extract<EarlierResult, { confirmedAt: string }>;
 
@@ -79,6 +92,9 @@ export function whatToDoAbout(failure: Failure): string {
 	return 'Twin24 could not be reached or had trouble, and the erasure was not confirmed. Calling again later with the same ID is safe: an erasure already carried out is not repeated.';
 }
 
+/** What the error output says when there is no better hint: n8n needs a `message` there. */
+const NOTHING_CONFIRMED = 'Twin24 confirmed nothing for this item.';
+
 export const WHAT_TO_DO_WHEN_CANCELLED =
 	'The execution was stopped before Twin24 confirmed the erasure. Tell the user; do not call again in this conversation.';
 
@@ -90,6 +106,8 @@ export class Answers {
 	constructor(
 		private readonly operation: ErasureOperation,
 		readonly route: FailureRoute,
+		/** Whether n8n's error output takes `details` (see errorOutputTakesDetails). */
+		private readonly errorDetails = true,
 	) {}
 
 	idField(id: unknown): IDataObject {
@@ -154,9 +172,9 @@ export class Answers {
 	}
 
 	/**
-	 * The items as they leave the node. On the error output n8n moves an item whose `json` holds
-	 * only `error`, `message` and `details`, and merges the paired input item's fields into it, so
-	 * the answer's other fields travel under `details`. A model gets the message without the item
+	 * The items as they leave the node. An item that is not done leaves by the error output as
+	 * `error` (the message), `message` (what to do) and `details` (the rest of its answer); n8n
+	 * merges the paired input item's fields into it. A model gets the message without the item
 	 * number, and what it can do.
 	 */
 	routed(
@@ -177,9 +195,8 @@ export class Answers {
 		const { error, ...details } = json;
 		if (this.route === 'errorOutput') {
 			delete details.success;
-			const description =
-				remedy.description === undefined ? {} : { description: remedy.description };
-			return { error, details: { ...details, ...description } };
+			const message = remedy.description ?? NOTHING_CONFIRMED;
+			return this.errorDetails ? { error, message, details } : { error, message };
 		}
 		const message = String(error).replace(new RegExp(` \\(item ${itemIndex}\\)$`), '');
 		return { ...json, error: message, whatToDo: remedy.whatToDo };
