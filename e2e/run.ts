@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { AGENT_EXAMPLE } from './lib/agentPass';
 import { BuilderPasses } from './lib/builderPasses';
-import { PRIMARY_N8N, loadConfig, type E2eConfig } from './lib/config';
+import { PRIMARY_N8N, fullRun, loadConfig, oneScenarioOnly, type E2eConfig } from './lib/config';
 import type { RunContext } from './lib/context';
 import { installCommunityPackage, packProject } from './lib/communityPackage';
 import { runEditorChecks } from './lib/editor';
@@ -46,6 +46,7 @@ import {
 	type ScenarioContext,
 } from './lib/scenarios';
 import { Simulator, freePort, simulatorCliPath, simulatorIsBuilt } from './lib/simulator';
+import { loopWorkflow, runLoop } from './lib/loop';
 import { runThroughput, throughputWorkflow } from './lib/throughput';
 import { checkInstalledTypes } from './lib/typesCheck';
 
@@ -123,6 +124,7 @@ function workflowDocuments(config: E2eConfig): unknown[] {
 		throughputWorkflow(),
 		...rerunPassWorkflows(),
 		...executionRetryWorkflows(),
+		loopWorkflow(),
 	];
 }
 
@@ -154,6 +156,12 @@ async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Pro
 		}
 		return;
 	}
+	if (config.loopOnly !== undefined) {
+		for (let run = 1; run <= config.loopOnly; run++) {
+			await guarded(ctx.checks, ctx.label, `loop run ${run}`, () => runLoop(ctx));
+		}
+		return;
+	}
 	for (const credential of EXECUTE_CREDENTIALS) {
 		await guarded(ctx.checks, ctx.label, `bulk example (${credential.mode})`, () =>
 			runBulkExample(ctx, credential),
@@ -172,6 +180,9 @@ async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Pro
 		runThroughput(ctx),
 	);
 	await runRerunPasses(ctx, guardFor(ctx));
+	await guarded(ctx.checks, ctx.label, 'Loop Over Items (2,000 IDs in batches of 50)', () =>
+		runLoop(ctx),
+	);
 }
 
 function editorWanted(config: E2eConfig, version: string): boolean {
@@ -268,7 +279,7 @@ async function testVersion(context: RunContext, version: string): Promise<Versio
 		);
 		step(`${label}: running the examples with n8n execute`);
 		await runExecuteScenarios(ctx, context.config);
-		if (context.config.throughputOnly === undefined) await runServerScenarios(context, ctx, passes);
+		if (!oneScenarioOnly(context.config)) await runServerScenarios(context, ctx, passes);
 	} catch (error) {
 		context.checks.fail(label, 'test run', error);
 	} finally {
@@ -355,11 +366,7 @@ async function main(): Promise<number> {
 	const outcomes: VersionOutcome[] = [];
 	if (config.queue !== 'only')
 		for (const version of config.n8nVersions) outcomes.push(await testVersion(context, version));
-	const queuePass =
-		config.queue !== 'off' &&
-		config.throughputOnly === undefined &&
-		!config.rerunsOnly &&
-		config.only === undefined;
+	const queuePass = config.queue !== 'off' && fullRun(config);
 	const queue = queuePass ? await runQueueMode(context) : undefined;
 	printSummary(context, outcomes, queue);
 	if (!config.keepTemp && checks.failed.length === 0) {

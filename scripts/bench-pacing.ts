@@ -1,14 +1,25 @@
 /**
  * The pacing part of `npm run bench`: the machine's no-limit capacity, each shape of rate limit
- * the simulator has, two executions sharing one account, and the longest event-loop stall at
- * 20,000 items. Figures come from the simulator's own log, not from the node.
+ * the simulator has, two executions sharing one account, runs of the node that follow one another
+ * (executions back to back, Loop Over Items), and the longest event-loop stall at 20,000 items.
+ * Figures come from the simulator's own log, not from the node; the full suite also draws them
+ * (docs/images/pacing.svg).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import type { RateLimitSetting, RecordedRequest } from '../test/simulator/simulator';
+import type { ChartPanel } from './pacing-chart';
+import { pacingChart } from './pacing-chart';
 
 export interface PacingJob {
 	items: number;
 	concurrency: number;
 	executions?: Array<{ prefix: string; items: number; concurrency: number }>;
+	/** Executions one after another, `items` split evenly between them. */
+	runs?: number;
+	/** One execution looping over `items` in batches of this size. */
+	loopBatchSize?: number;
 	measureStall?: boolean;
 }
 
@@ -84,14 +95,39 @@ const SHAPES: Shape[] = [
 	})),
 	changingLimit({ afterMs: 3000, from: 30, to: 90 }, 700),
 	changingLimit({ afterMs: 3000, from: 100, to: 40 }, 700),
-	{
-		title: '429 without Retry-After (bucket 100/s, burst 20)',
+	...[20, 100].map((burst): Shape => ({
+		title: `429 without Retry-After (bucket 100/s, burst ${burst})`,
 		concurrency: 50,
 		items: 800,
-		rateLimit: { requestsPerSecond: 100, shape: 'tokenBucket', burst: 20, retryAfter: 'none' },
-		limitFloor: (items) => (items - 20) / 100,
+		rateLimit: { requestsPerSecond: 100, shape: 'tokenBucket', burst, retryAfter: 'none' },
+		limitFloor: (items) => (items - burst) / 100,
+	})),
+];
+
+/** The same IDs as one run of the node, as runs one after another, and as a loop in one execution. */
+const FOLLOWING = { items: 1000, runs: 20, limit: 100, burst: 10, concurrency: 10 };
+const FOLLOWING_LIMIT: RateLimitSetting = {
+	requestsPerSecond: FOLLOWING.limit,
+	shape: 'tokenBucket',
+	burst: FOLLOWING.burst,
+};
+const FOLLOWING_SIZE = FOLLOWING.items / FOLLOWING.runs;
+const FOLLOWING_JOBS: Array<{ title: string; job: Partial<PacingJob> }> = [
+	{
+		title: `one execution of ${FOLLOWING.items.toLocaleString('en')} (bucket ${FOLLOWING.limit}/s, burst ${FOLLOWING.burst})`,
+		job: {},
+	},
+	{
+		title: `${FOLLOWING.runs} executions of ${FOLLOWING_SIZE}, one after another`,
+		job: { runs: FOLLOWING.runs },
+	},
+	{
+		title: `Loop Over Items: ${FOLLOWING.runs} rounds of ${FOLLOWING_SIZE}, one execution`,
+		job: { loopBatchSize: FOLLOWING_SIZE },
 	},
 ];
+
+const FOLLOWING_TARGET = 'target ≤ 1.10 × the one execution';
 
 const SHARED = { limit: 100, first: 300, second: 900, concurrency: 10 };
 const SHARED_TITLE = `two executions, one account (${SHARED.first} + ${SHARED.second} items, ${SHARED.limit}/s)`;
@@ -148,6 +184,8 @@ function timeToReach(times: readonly number[], rate: number, from: number): numb
 export interface PacingChoice {
 	/** Run just the rows whose title contains this (and skip the stall), to try one shape. */
 	only?: string;
+	/** Where to write the chart; default docs/images/pacing.svg for the full suite, none with `only`. */
+	chart?: string;
 	/** Print each shape's admitted and refused requests per half second. */
 	trace?: boolean;
 	/** Measure only the longest event-loop stall, with this many items. */
@@ -166,12 +204,46 @@ export async function runPacingSuite(tools: BenchTools, choice: PacingChoice): P
 		`  no-limit capacity of this machine: ${capacity.get(10)?.toFixed(0)} req/s at concurrency 10, ` +
 			`${capacity.get(50)?.toFixed(0)} req/s at 50 (2,000 items)`,
 	);
-	const rows: Row[] = [];
+	const measured: Measured[] = [];
 	for (const shape of SHAPES.filter((candidate) => wanted(candidate.title)))
-		rows.push(await measureShape(tools, shape, capacity, trace));
-	if (wanted(SHARED_TITLE)) rows.push(await measureShared(tools));
-	printTable(rows);
+		measured.push(await measureShape(tools, shape, capacity, trace));
+	if (wanted(SHARED_TITLE)) measured.push(await measureShared(tools));
+	measured.push(...(await measureFollowing(tools, capacity, wanted)));
+	printTable(measured.map((entry) => entry.row));
+	const chartPath = choice.chart ?? (only === undefined ? DEFAULT_CHART : undefined);
+	if (chartPath !== undefined) {
+		writeFileSync(chartPath, pacingChart(measured.map((entry) => entry.panel)));
+		console.log(`  chart: ${chartPath}`);
+	}
 	if (only === undefined) await printStall(tools, STALL_ITEMS);
+}
+
+/** Compiled to .dev/scripts/: the project's docs/images. */
+const DEFAULT_CHART = join(__dirname, '..', '..', 'docs', 'images', 'pacing.svg');
+
+interface Measured {
+	row: Row;
+	panel: ChartPanel;
+}
+
+function panelOf(
+	row: Row,
+	log: readonly RecordedRequest[],
+	limitAt: (ms: number) => number,
+): ChartPanel {
+	const [title, concurrency, , , , , ratio, refused] = row;
+	return {
+		title: `${title} (Concurrency ${concurrency})`,
+		note: `${ratio} × floor, ${refused} answered 429`,
+		log: log.slice(1),
+		limitAt,
+	};
+}
+
+function shapeLimitAt(shape: Shape): (ms: number) => number {
+	const { change } = shape;
+	if (change === undefined) return () => shape.rateLimit.requestsPerSecond;
+	return (ms) => (ms < change.afterMs ? change.from : change.to);
 }
 
 async function printStall(tools: BenchTools, items: number): Promise<void> {
@@ -229,7 +301,7 @@ async function measureShape(
 	shape: Shape,
 	capacity: ReadonlyMap<number, number>,
 	trace: boolean,
-): Promise<Row> {
+): Promise<Measured> {
 	await prepare(tools, shape.rateLimit, LATENCY_MS);
 	const result = await tools.measure({ items: shape.items, concurrency: shape.concurrency });
 	const figures = await simulatorFigures(tools);
@@ -240,7 +312,46 @@ async function measureShape(
 	const note = result.error ?? (shape.change ? changeNote(shape.change, figures.log) : '');
 	if (trace) console.log(`  ${shape.title}: ${traceOf(figures.log)}`);
 	const what = { title: shape.title, concurrency: String(shape.concurrency), items: shape.items };
-	return row(what, result, figures, floorSeconds, note);
+	const measured = row(what, result, figures, floorSeconds, note);
+	return { row: measured, panel: panelOf(measured, figures.log, shapeLimitAt(shape)) };
+}
+
+/**
+ * The same IDs through the same limit as one execution, as executions one after another, and as
+ * Loop Over Items rounds in one execution: each run after the first takes up the pace the runs
+ * before it found.
+ */
+async function measureFollowing(
+	tools: BenchTools,
+	capacity: ReadonlyMap<number, number>,
+	wanted: (title: string) => boolean,
+): Promise<Measured[]> {
+	// All three or none: the one execution is what the others are measured against.
+	if (!FOLLOWING_JOBS.some(({ title }) => wanted(title))) return [];
+	const measured: Measured[] = [];
+	let oneExecutionMs: number | undefined;
+	for (const { title, job } of FOLLOWING_JOBS) {
+		await prepare(tools, FOLLOWING_LIMIT, LATENCY_MS);
+		const result = await tools.measure({
+			items: FOLLOWING.items,
+			concurrency: FOLLOWING.concurrency,
+			...job,
+		});
+		const figures = await simulatorFigures(tools);
+		const isReference = oneExecutionMs === undefined;
+		oneExecutionMs ??= result.wallMs;
+		const floorSeconds = Math.max(
+			(FOLLOWING.items - FOLLOWING.burst) / FOLLOWING.limit,
+			FOLLOWING.items / (capacity.get(FOLLOWING.concurrency) ?? Number.POSITIVE_INFINITY),
+		);
+		const versus = isReference
+			? ''
+			: `${(result.wallMs / oneExecutionMs).toFixed(3)} × the one execution (${FOLLOWING_TARGET})`;
+		const what = { title, concurrency: String(FOLLOWING.concurrency), items: FOLLOWING.items };
+		const entry = row(what, result, figures, floorSeconds, result.error ?? versus);
+		measured.push({ row: entry, panel: panelOf(entry, figures.log, () => FOLLOWING.limit) });
+	}
+	return measured;
 }
 
 /** After a rise: how soon 80 % of the new limit was reached; after a fall: the rate held. */
@@ -281,7 +392,7 @@ function row(
 	];
 }
 
-async function measureShared(tools: BenchTools): Promise<Row> {
+async function measureShared(tools: BenchTools): Promise<Measured> {
 	await prepare(tools, { requestsPerSecond: SHARED.limit }, LATENCY_MS);
 	const result = await tools.measure({
 		items: 0,
@@ -311,7 +422,8 @@ async function measureShared(tools: BenchTools): Promise<Row> {
 		items,
 	};
 	const note = `the one left at 80 % ${reached === undefined ? 'never' : `${seconds(reached)} after the other ended`}`;
-	return row(what, result, figures, floorSeconds, result.error ?? note);
+	const measured = row(what, result, figures, floorSeconds, result.error ?? note);
+	return { row: measured, panel: panelOf(measured, figures.log, () => SHARED.limit) };
 }
 
 async function measureStall(tools: BenchTools, items: number): Promise<string> {

@@ -1,12 +1,13 @@
 /**
- * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--shape TEXT] [--trace] [--stall-items N] [--items N] [--latency MS]
- *                  [--limit RPS] [--concurrency N]
+ * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--shape TEXT] [--trace] [--chart FILE] [--stall-items N]
+ *                  [--items N] [--latency MS] [--limit RPS] [--concurrency N]
  *
  * Runs the Twin24 node through n8n's engine against the simulator and prints figures. Each
  * measured run gets a process of its own (clean CPU and memory figures), and the simulator
  * runs in another process, as a real API would. The default is the pacing suite: the machine's
- * no-limit capacity, each shape of rate limit, two executions on one account, and the longest
- * event-loop stall at 20,000 items.
+ * no-limit capacity, each shape of rate limit, two executions on one account, runs that follow one
+ * another (back-to-back executions, Loop Over Items), the chart of it all (docs/images/pacing.svg,
+ * or --chart FILE), and the longest event-loop stall at 20,000 items.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,13 +20,14 @@ import type {
 	INodeParameters,
 	IExecuteFunctions,
 	INodeExecutionData,
+	IRun,
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { OPTION_BOUNDS } from '../nodes/Twin24/actions/descriptions';
-import { runTwin24 } from '../test/harness/engine';
+import { LOOP_DONE_NODE, loopShape, runTwin24 } from '../test/harness/engine';
 import type { BenchTools, PacingChoice } from './bench-pacing';
 import { runPacingSuite } from './bench-pacing';
 
@@ -59,6 +61,10 @@ interface WorkerJob {
 	simulator: SimulatorInfo;
 	/** Executions run at once on the same account, instead of one of `items`. */
 	executions?: ExecutionJob[];
+	/** Executions one after another on the same account, `items` split evenly between them. */
+	runs?: number;
+	/** One execution that loops over `items` in batches of this size, as Loop Over Items does. */
+	loopBatchSize?: number;
 	/** Record the longest event-loop stall of the measured run. */
 	measureStall?: boolean;
 }
@@ -163,8 +169,14 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 		options,
 	};
 	const bare = { baseUrl: job.simulator.cisBaseUrl, callId: '={{ $json.id }}' };
-	// Warm up the engine and the HTTP stack outside the measured run.
-	await runTwin24({ items: [{ id: `warm-${job.node}` }], parameters: twin24, credentials });
+	// Warm up the engine and the HTTP stack outside the measured run, on an account of its own: a
+	// pace it found would be taken up by the measured run.
+	await runTwin24({
+		items: [{ id: `warm-${job.node}` }],
+		parameters: twin24,
+		credentials,
+		credentialId: 'bench-warm-up',
+	});
 	collectGarbage();
 	const heapBefore = process.memoryUsage().heapUsed;
 	let peakHeapUsed = heapBefore;
@@ -182,10 +194,7 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 	stall?.enable();
 	const cpuBefore = process.cpuUsage();
 	const startedAt = performance.now();
-	const executions =
-		job.executions === undefined
-			? [await runOne(job, items, { twin24, bare }, credentials, startedAt)]
-			: await runExecutions(job.executions, credentials, startedAt);
+	const executions = await runMeasured(job, items, { twin24, bare }, credentials, startedAt);
 	const wallMs = performance.now() - startedAt;
 	const cpu = process.cpuUsage(cpuBefore);
 	stall?.disable();
@@ -209,6 +218,71 @@ async function runWorker(job: WorkerJob): Promise<WorkerResult> {
 	};
 }
 
+async function runMeasured(
+	job: WorkerJob,
+	items: IDataObject[],
+	parameters: { twin24: INodeParameters; bare: IDataObject },
+	credentials: ICredentialDataDecryptedObject,
+	startedAt: number,
+): Promise<ExecutionResult[]> {
+	if (job.executions !== undefined)
+		return await runExecutions(job.executions, credentials, startedAt);
+	if (job.runs !== undefined)
+		return await runInSequence(job.runs, items, parameters.twin24, credentials, startedAt);
+	if (job.loopBatchSize !== undefined)
+		return [await runLoop(job.loopBatchSize, items, parameters.twin24, credentials, startedAt)];
+	return [await runOne(job, items, parameters, credentials, startedAt)];
+}
+
+function executionResult(
+	prefix: string,
+	items: number,
+	result: { output?: INodeExecutionData[]; error?: { message: string }; run?: IRun },
+	startedAt: number,
+): ExecutionResult {
+	const succeeded = (result.output ?? []).filter((item) => item.json.success === true).length;
+	const contextData = result.run?.data.executionData?.contextData ?? {};
+	return {
+		prefix,
+		wallMs: performance.now() - startedAt,
+		succeeded,
+		failed: items - succeeded,
+		error: result.error?.message,
+		contextBytes: JSON.stringify(contextData).length,
+	};
+}
+
+/** Executions of the Twin24 node one after another, on one credential (one account). */
+async function runInSequence(
+	runs: number,
+	items: IDataObject[],
+	parameters: INodeParameters,
+	credentials: ICredentialDataDecryptedObject,
+	startedAt: number,
+): Promise<ExecutionResult[]> {
+	const size = Math.ceil(items.length / runs);
+	const results: ExecutionResult[] = [];
+	for (let from = 0; from < items.length; from += size) {
+		const batch = items.slice(from, from + size);
+		const result = await runTwin24({ items: batch, parameters, credentials });
+		results.push(executionResult('bench-twin24', batch.length, result, startedAt));
+	}
+	return results;
+}
+
+/** One execution: items → Loop Over Items ⇄ Twin24, the loop's "done" output as the result. */
+async function runLoop(
+	batchSize: number,
+	items: IDataObject[],
+	parameters: INodeParameters,
+	credentials: ICredentialDataDecryptedObject,
+	startedAt: number,
+): Promise<ExecutionResult> {
+	const run = await runTwin24({ items, parameters, credentials, shape: loopShape(batchSize) });
+	const result = { output: run.result.output(LOOP_DONE_NODE), error: run.error, run: run.run };
+	return executionResult('bench-twin24', items.length, result, startedAt);
+}
+
 async function runOne(
 	job: WorkerJob,
 	items: IDataObject[],
@@ -220,15 +294,7 @@ async function runOne(
 		job.node === 'twin24'
 			? await runTwin24({ items, parameters: parameters.twin24, credentials })
 			: await runBareNode(items, parameters.bare, credentials);
-	const succeeded = (result.output ?? []).filter((item) => item.json.success === true).length;
-	return {
-		prefix: `bench-${job.node}`,
-		wallMs: performance.now() - startedAt,
-		succeeded,
-		failed: items.length - succeeded,
-		error: result.error?.message,
-		contextBytes: JSON.stringify(result.run.data.executionData?.contextData ?? {}).length,
-	};
+	return executionResult(`bench-${job.node}`, items.length, result, startedAt);
 }
 
 /** Executions of the Twin24 node started together, on one credential (one account). */
@@ -249,14 +315,7 @@ async function runExecutions(
 				options: { concurrency: execution.concurrency },
 			};
 			const result = await runTwin24({ items, parameters, credentials });
-			const succeeded = (result.output ?? []).filter((item) => item.json.success === true).length;
-			return {
-				prefix: execution.prefix,
-				wallMs: performance.now() - startedAt,
-				succeeded,
-				failed: execution.items - succeeded,
-				error: result.error?.message,
-			};
+			return executionResult(execution.prefix, execution.items, result, startedAt);
 		}),
 	);
 }
@@ -512,6 +571,7 @@ async function main(args: readonly string[]): Promise<void> {
 	if (only === 'pacing' || only === 'all')
 		await runPacing({
 			only: argument(args, 'shape'),
+			chart: argument(args, 'chart'),
 			trace: args.includes('--trace'),
 			stallItems: args.includes('--stall-items')
 				? Number(argument(args, 'stall-items'))

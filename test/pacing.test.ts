@@ -1,19 +1,32 @@
 /**
  * The pace: in virtual time against the simulator's own limit shapes (sliding window, token
  * bucket with bursts, limits that rise or fall, 429 with and without Retry-After, RateLimit
- * headers, senders that share nothing), then through n8n's engine against the simulator with
- * conditions forced (limits low enough for any machine). No test depends on the machine's speed.
+ * headers, senders that share nothing, runs one after another on one account), then through n8n's
+ * engine against the simulator with conditions forced (limits low enough for any machine). No
+ * test depends on the machine's speed.
  */
-import { join } from 'node:path';
-
 import type { Pacer as PacerType } from '../nodes/Twin24/transport/pacing/pacer';
 import { pause } from '../nodes/Twin24/transport/pacing/pacer';
 import { readRateLimitHints } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
-import { acquirePacer, pacersInUse } from '../nodes/Twin24/transport/pacing/registry';
-import { findPackageRoot } from './harness/engine';
+import {
+	PACE_MEMORY_MS,
+	REMEMBERED_PACES,
+	acquirePacer,
+	forgetPaces,
+	pacersInUse,
+	pacesRemembered,
+} from '../nodes/Twin24/transport/pacing/registry';
+import { TWIN24_CREDENTIAL_ID } from './harness/engine';
 import type { RateLimitSetting, Twin24Simulator } from './simulator/simulator';
-import { idItems, operationParameters, run, tokenCredentials, useSimulator } from './support';
-import { Pacer, VirtualApi, VirtualClock, runOne, send } from './virtual-api';
+import {
+	idItems,
+	loadedPaceRegistry,
+	operationParameters,
+	run,
+	tokenCredentials,
+	useSimulator,
+} from './support';
+import { Pacer, VirtualApi, VirtualClock, runInSequence, runOne, send } from './virtual-api';
 
 const LATENCY_MS = 20;
 const BUCKET: RateLimitSetting = { requestsPerSecond: 100, shape: 'tokenBucket', burst: 20 };
@@ -37,6 +50,21 @@ describe('in virtual time, one sender', () => {
 			expect(result.refusedShare).toBeLessThanOrEqual(0.03);
 		},
 	);
+
+	test('429s that take the network latency to come back (bucket 100/s, burst 100, no Retry-After, concurrency 50): at most 3 % answered 429', async () => {
+		// A full bucket hides the limit until its burst is spent, by when the start has overshot it;
+		// each later 429 measures the bucket's rate from what it took since it was found full.
+		const result = await runOne({
+			limit: { requestsPerSecond: 100, shape: 'tokenBucket', burst: 100, retryAfter: 'none' },
+			latencyMs: LATENCY_MS,
+			refusalLatencyMs: LATENCY_MS,
+			items: 800,
+			concurrency: 50,
+		});
+
+		expect(result.endedAt / 1000).toBeLessThanOrEqual(1.15 * 7);
+		expect(result.refusedShare).toBeLessThanOrEqual(0.03);
+	});
 
 	test('Retry-After as an HTTP date (rounded up to the second): slower, as dates ask for more', async () => {
 		const result = await runAgainst({ requestsPerSecond: 100, retryAfter: 'http-date' }, 800);
@@ -165,6 +193,161 @@ describe('in virtual time, several senders', () => {
 	});
 });
 
+describe('in virtual time, the pace outlives the run', () => {
+	const BUCKET_10: RateLimitSetting = { requestsPerSecond: 100, shape: 'tokenBucket', burst: 10 };
+	let accounts = 0;
+	/** An account of its own for each test: the registry remembers paces across tests. */
+	const newAccount = () => `credential-remembered-${++accounts} https://cis.test`;
+
+	async function inSequence(
+		limit: RateLimitSetting,
+		runs: number,
+		items: number,
+		concurrency = 10,
+	) {
+		const clock = new VirtualClock();
+		const api = new VirtualApi(clock, { limit, latencyMs: LATENCY_MS });
+		const accountKey = newAccount();
+		const sequence = await clock.run(
+			runInSequence(clock, api, { accountKey, runs, items, concurrency }),
+		);
+		const sent = sequence.reduce((total, run) => total + run.sent, 0);
+		return {
+			clock,
+			api,
+			accountKey,
+			sequence,
+			endedAt: clock.now(),
+			refusedShare: api.refused / sent,
+		};
+	}
+
+	test('20 runs of 50 one after another (a loop, back-to-back executions) start at the pace the runs before found: within 1.25 × one run of 1,000, at most 3 % answered 429', async () => {
+		const oneRun = await runAgainst(BUCKET_10, 1000);
+		const { sequence, endedAt, refusedShare } = await inSequence(BUCKET_10, 20, 50);
+
+		// Starting each run from nothing took 2.9 × one run: 50 items are done before the pace is found.
+		// Each 429 holds its short run for a whole Retry-After: the first run's alone costs a second.
+		expect(endedAt / oneRun.endedAt).toBeLessThanOrEqual(1.25);
+		expect(refusedShare).toBeLessThanOrEqual(0.03);
+		for (const run of sequence.slice(1)) expect(run.startRate).toBeGreaterThanOrEqual(70);
+		for (const run of sequence.slice(3)) expect(run.startRate).toBeGreaterThanOrEqual(85);
+	});
+
+	test('40 runs of 50 that send barely faster than a sliding window of 200/s (Concurrency 5): the first 429, after a whole second of sending, is taken as the rate; within 1.15 × the floor', async () => {
+		const { endedAt, refusedShare } = await inSequence({ requestsPerSecond: 200 }, 40, 50, 5);
+
+		// Doubling back up from it met the limit once more, and that 429 held its run for a second.
+		expect(endedAt / 1000).toBeLessThanOrEqual(1.15 * (2000 / 200));
+		expect(refusedShare).toBeLessThanOrEqual(0.03);
+	});
+
+	test('a 429 measured over a window in which the pace sat idle (a short run waiting out a Retry-After) does not settle it far below the limit', async () => {
+		const oneRun = await runAgainst(BUCKET_10, 960);
+		const { sequence, endedAt } = await inSequence(BUCKET_10, 12, 80);
+
+		// Counting the idle time as time the server was offered requests, it settled at 61/s (1.8 ×).
+		expect(sequence[sequence.length - 1].startRate).toBeGreaterThanOrEqual(85);
+		expect(endedAt / oneRun.endedAt).toBeLessThanOrEqual(1.35);
+	});
+
+	test(`remembered for ${PACE_MEMORY_MS / 60_000} minutes after the last run let go, then forgotten: the next run starts from nothing`, async () => {
+		const { clock, accountKey, sequence } = await inSequence({ requestsPerSecond: 100 }, 1, 300);
+		const learned = acquirePacer(accountKey, clock);
+		learned.release();
+		expect(learned.pacer.rate).toBeGreaterThan(80);
+
+		await clock.run(clock.wait(PACE_MEMORY_MS), Number.POSITIVE_INFINITY);
+		const again = acquirePacer(accountKey, clock);
+		expect(again.pacer).toBe(learned.pacer);
+		again.release();
+
+		const remembered = pacesRemembered();
+		await clock.run(clock.wait(PACE_MEMORY_MS + 1), Number.POSITIVE_INFINITY);
+		expect(pacesRemembered()).toBe(remembered - 1);
+		const fresh = acquirePacer(accountKey, clock);
+		expect(fresh.pacer).not.toBe(learned.pacer);
+		expect(fresh.pacer.rate).toBe(sequence[0].startRate);
+		fresh.release();
+	});
+
+	/** One run learns `from`/s; the limit changes to `to`/s while idle; a second run follows. */
+	async function afterAChange(from: number, to: number, items: [number, number]) {
+		const clock = new VirtualClock();
+		const accountKey = newAccount();
+		const limit = {
+			requestsPerSecond: from,
+			schedule: [{ afterMs: 10_000, requestsPerSecond: to }],
+		};
+		const api = new VirtualApi(clock, { limit, latencyMs: LATENCY_MS });
+		const learn = { accountKey, runs: 1, items: items[0], concurrency: 10 };
+		await clock.run(runInSequence(clock, api, learn));
+		await clock.run(clock.wait(12_000 - clock.now()));
+		const refusedBefore = api.refused;
+		const [run] = await clock.run(
+			runInSequence(clock, api, { accountKey, runs: 1, items: items[1], concurrency: 10 }),
+		);
+		const pace = acquirePacer(accountKey, clock);
+		pace.release();
+		const seconds = (run.endedAt - run.startedAt) / 1000;
+		const refusedShare = (api.refused - refusedBefore) / run.sent;
+		return { api, run, rateAfter: pace.pacer.rate, seconds, refusedShare };
+	}
+
+	test('a 429 after the pace was taken up again still cuts it: a limit that fell between runs is followed down', async () => {
+		const { run, rateAfter, seconds, refusedShare } = await afterAChange(100, 40, [300, 400]);
+
+		expect(run.startRate).toBeGreaterThan(80);
+		expect(rateAfter).toBeLessThanOrEqual(40);
+		expect(seconds).toBeLessThanOrEqual(1.15 * (400 / 40));
+		expect(refusedShare).toBeLessThanOrEqual(0.03);
+	});
+
+	test('the pace taken up again still probes upward: a limit that rose between runs is found within 5 s', async () => {
+		const { api, run, seconds, refusedShare } = await afterAChange(50, 120, [250, 1200]);
+
+		expect(run.startRate).toBeLessThanOrEqual(50);
+		expect(api.timeToReach(0.8 * 120, run.startedAt)).toBeLessThanOrEqual(5000);
+		// The first second or so still at about the old pace.
+		expect(seconds).toBeLessThanOrEqual(1.15 * (1200 / 120 + 1));
+		expect(refusedShare).toBeLessThanOrEqual(0.03);
+	});
+
+	test(`memory is bounded: one pace per account however many runs, at most ${REMEMBERED_PACES} accounts (the longest idle forgotten first)`, async () => {
+		const { clock, accountKey } = await inSequence({ requestsPerSecond: 100 }, 200, 5);
+		const one = acquirePacer(accountKey, clock);
+		expect(pacersInUse()).toBe(1);
+		one.release();
+
+		const keys = Array.from({ length: REMEMBERED_PACES + 50 }, newAccount);
+		const pacers = keys.map((key) => {
+			const pace = acquirePacer(key, clock);
+			pace.release();
+			return pace.pacer;
+		});
+		expect(pacesRemembered()).toBe(REMEMBERED_PACES);
+		const oldest = acquirePacer(keys[0], clock);
+		const newest = acquirePacer(keys[keys.length - 1], clock);
+		expect(oldest.pacer).not.toBe(pacers[0]);
+		expect(newest.pacer).toBe(pacers[pacers.length - 1]);
+		oldest.release();
+		newest.release();
+	});
+
+	test('no timer outlives the runs: nothing is set to forget the pace, it is forgotten when next asked', async () => {
+		const { clock, accountKey } = await inSequence(BUCKET_10, 3, 50);
+
+		expect(clock.pendingTimers).toBe(0);
+		const remembered = pacesRemembered();
+		await clock.run(clock.wait(PACE_MEMORY_MS + 1), Number.POSITIVE_INFINITY);
+		expect(clock.pendingTimers).toBe(0);
+		expect(pacesRemembered()).toBe(remembered - 1);
+		const fresh = acquirePacer(accountKey, clock);
+		expect(fresh.pacer.rate).toBe(50);
+		fresh.release();
+	});
+});
+
 describe('the pacer itself', () => {
 	function pacerAt(clock: VirtualClock): PacerType {
 		return new Pacer(clock);
@@ -239,22 +422,26 @@ describe('the pacer itself', () => {
 		expect(pacer.pausedUntil).toBe(30_000);
 	});
 
-	test('release leaves nothing behind; one pacer per account', () => {
-		const before = pacersInUse();
+	test('one pacer per account; release leaves none in use, and the pace is remembered', () => {
+		forgetPaces();
+		const before = { inUse: pacersInUse(), remembered: pacesRemembered() };
 		const a = acquirePacer('credential-1 https://a.test');
 		const b = acquirePacer('credential-1 https://a.test');
 		const other = acquirePacer('credential-2 https://a.test');
 		expect(b.pacer).toBe(a.pacer);
 		expect(other.pacer).not.toBe(a.pacer);
-		expect(pacersInUse()).toBe(before + 2);
+		expect(pacersInUse()).toBe(before.inUse + 2);
 
 		a.release();
 		a.release(); // a second release of the same handle changes nothing
-		expect(pacersInUse()).toBe(before + 2);
+		expect(pacersInUse()).toBe(before.inUse + 2);
 		b.release();
 		other.release();
-		expect(pacersInUse()).toBe(before);
-		expect(acquirePacer('credential-1 https://a.test').pacer).not.toBe(a.pacer);
+		expect(pacersInUse()).toBe(before.inUse);
+		expect(pacesRemembered()).toBe(before.remembered + 2);
+		const again = acquirePacer('credential-1 https://a.test');
+		expect(again.pacer).toBe(a.pacer);
+		again.release();
 	});
 
 	test('pause ends early once its signal aborts', async () => {
@@ -309,14 +496,6 @@ describe('RateLimit headers', () => {
 let simulator: Twin24Simulator;
 useSimulator((started) => (simulator = started));
 
-/** The pacer module as n8n loaded it from dist/ (the same instance the node uses). */
-function loadedPacerModule(): { pacersInUse(): number } {
-	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	return require(join(findPackageRoot(), 'dist/nodes/Twin24/transport/pacing/registry.js')) as {
-		pacersInUse(): number;
-	};
-}
-
 function ids(prefix: string, count: number): string[] {
 	return Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
 }
@@ -329,11 +508,34 @@ function expectErasedExactlyOnce(expected: readonly string[]): void {
 }
 
 describe('through the engine', () => {
+	test('an execution leaves the pace it found for the next execution on the account, and no pacer in use', async () => {
+		const batch = ids('call', 120);
+		simulator.addCalls(batch);
+		simulator.configure({ rateLimit: { requestsPerSecond: 40 }, latencyMs: 5 });
+		const pacers = loadedPaceRegistry();
+
+		const result = await run({
+			items: idItems(batch),
+			parameters: operationParameters('call', 'depersonalize', { options: { concurrency: 10 } }),
+			credentials: tokenCredentials(simulator),
+		});
+
+		expect(result.error).toBeUndefined();
+		expectErasedExactlyOnce(batch);
+		expect(simulator.stats.rateLimited).toBeGreaterThan(0);
+		expect(pacers.pacersInUse()).toBe(0);
+		expect(pacers.pacesRemembered()).toBe(1);
+		const next = pacers.acquirePacer(`${TWIN24_CREDENTIAL_ID} ${simulator.cisBaseUrl}`);
+		next.release();
+		// Found near the limit, below the 50/s a pace starts from.
+		expect(next.pacer.rate).toBeLessThanOrEqual(45);
+	});
+
 	test('two executions at once on one account share one pace, and leave nothing behind', async () => {
 		const [first, second] = [ids('first', 60), ids('second', 120)];
 		simulator.addCalls([...first, ...second]);
 		simulator.configure({ rateLimit: { requestsPerSecond: 40 }, latencyMs: 5 });
-		const pacers = loadedPacerModule();
+		const pacers = loadedPaceRegistry();
 		let sharedSeen = false;
 		const watch = setInterval(() => {
 			const started = new Set(simulator.requests.map((request) => request.id?.split('-')[0]));

@@ -10,7 +10,7 @@ import type { IConnections, IDataObject, INodeExecutionData, INodeParameters } f
 import { depersonalizeCall } from '../nodes/Twin24/actions/call/depersonalize.operation';
 import { Answers, errorOutputTakesDetails } from '../nodes/Twin24/run/outcomes';
 import type { ExecutionControls, WorkflowShape } from './harness/engine';
-import { loopNode, passthroughNode, retryDataOf } from './harness/engine';
+import { LOOP_DONE_NODE, loopShape, passthroughNode, retryDataOf } from './harness/engine';
 import type { Twin24Simulator } from './simulator/simulator';
 import {
 	confirmed,
@@ -422,24 +422,6 @@ describe('Settings → On Error → Continue (using error output)', () => {
 	});
 });
 
-/** Items → Loop Over Items; its loop output into Twin24, and Twin24 back into it; its done output to "Done". */
-function loopOf(batchSize: number): WorkflowShape {
-	return (source, twin24) => {
-		const loop = loopNode(batchSize);
-		const connections: IConnections = {
-			[source.name]: { main: [[{ node: loop.name, type: 'main', index: 0 }]] },
-			[loop.name]: {
-				main: [
-					[{ node: 'Done', type: 'main', index: 0 }],
-					[{ node: twin24.name, type: 'main', index: 0 }],
-				],
-			},
-			[twin24.name]: { main: [[{ node: loop.name, type: 'main', index: 0 }]] },
-		};
-		return { nodes: [source, loop, twin24, passthroughNode('Done')], connections };
-	};
-}
-
 describe('Loop Over Items: many runs of the node in one execution', () => {
 	test('an ID erased in an earlier round is reported as done, not sent again', async () => {
 		const ids = ['call-0', 'call-1', 'call-2', 'call-3', 'call-0', 'call-4', 'call-1'];
@@ -449,12 +431,12 @@ describe('Loop Over Items: many runs of the node in one execution', () => {
 			items: idItems(ids),
 			parameters: depersonalize(),
 			credentials: tokenCredentials(simulator),
-			shape: loopOf(3),
+			shape: loopShape(3),
 		});
 
 		expect(result.run.data.resultData.runData.Twin24).toHaveLength(3);
 		expect(requestsPerId()).toEqual(once(callIds(5)));
-		const done = jsonOf(result.result.output('Done'));
+		const done = jsonOf(result.result.output(LOOP_DONE_NODE));
 		expect(done.map((item) => item.callId)).toEqual(ids);
 		expect(done.every((item) => item.success === true)).toBe(true);
 		// Rounds [0 1 2] [3 0 4] [1]: the second call-0 and call-1 come from earlier rounds.

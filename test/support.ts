@@ -2,10 +2,13 @@
  * What the engine tests share: a simulator with the demo identity, credentials for both ways
  * of signing in, the Twin24 node's parameters, and the scan that proves no secret got out.
  */
+import { join } from 'node:path';
+
 import type { ICredentialDataDecryptedObject, IDataObject, INodeParameters } from 'n8n-workflow';
 
+import type * as PaceRegistry from '../nodes/Twin24/transport/pacing/registry';
 import type { RunTwin24Options, Twin24RunResult } from './harness/engine';
-import { capturedN8nLog, runTwin24 } from './harness/engine';
+import { capturedN8nLog, findPackageRoot, runTwin24 } from './harness/engine';
 import type { SimulatorOptions } from './simulator/simulator';
 import {
 	DEMO_ACCESS_TOKEN,
@@ -30,9 +33,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Tw
 	return simulator;
 }
 
+/** The pace registry as n8n loaded it from dist/ (the same instance the node uses). */
+export function loadedPaceRegistry(): typeof PaceRegistry {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	return require(
+		join(findPackageRoot(), 'dist/nodes/Twin24/transport/pacing/registry.js'),
+	) as typeof PaceRegistry;
+}
+
 /**
  * One simulator for a test file: started before its tests, reset before each (then `seed` runs),
- * stopped after them. `use` receives it once it is listening.
+ * stopped after them. `use` receives it once it is listening. Each test also starts with no pace
+ * remembered: the tests share one credential and one simulator, so one test's pace (a pause for a
+ * long Retry-After, a low limit) would be taken up by the next.
  */
 export function useSimulator(
 	use: (simulator: Twin24Simulator) => void,
@@ -45,6 +58,7 @@ export function useSimulator(
 	});
 	afterAll(async () => await started?.stop());
 	beforeEach(() => {
+		loadedPaceRegistry().forgetPaces();
 		started?.reset();
 		if (started) seed(started);
 	});

@@ -3,10 +3,9 @@
  * model can act on, nothing is thrown for an item, and a call repeated in the same execution
  * erases once. Through n8n-core's engine, against the simulator; the real agent runs in the e2e.
  */
-import type { IConnections, IDataObject, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
-import type { WorkflowShape } from './harness/engine';
-import { loopNode, passthroughNode } from './harness/engine';
+import { LOOP_DONE_NODE, loopShape } from './harness/engine';
 import type { Twin24Simulator } from './simulator/simulator';
 import {
 	confirmed,
@@ -88,31 +87,16 @@ describe('as an AI agent tool', () => {
 	test('the same call twice in one execution (two tool calls) erases once', async () => {
 		simulator.addCalls([CALL]);
 		// Each tool call is a run of the tool node in the same execution: one item at a time.
-		const twoCalls: WorkflowShape = (source, twin24) => {
-			const loop = loopNode(1);
-			const connections: IConnections = {
-				[source.name]: { main: [[{ node: loop.name, type: 'main', index: 0 }]] },
-				[loop.name]: {
-					main: [
-						[{ node: 'Done', type: 'main', index: 0 }],
-						[{ node: twin24.name, type: 'main', index: 0 }],
-					],
-				},
-				[twin24.name]: { main: [[{ node: loop.name, type: 'main', index: 0 }]] },
-			};
-			return { nodes: [source, loop, twin24, passthroughNode('Done')], connections };
-		};
-
 		const result = await run({
 			items: idItems([CALL, CALL]),
 			parameters: operationParameters('call', 'depersonalize'),
 			credentials: tokenCredentials(simulator),
 			asTool: true,
-			shape: twoCalls,
+			shape: loopShape(1),
 		});
 
 		expect(simulator.requests).toHaveLength(1);
-		const [first, second] = jsonOf(result.result.output('Done'));
+		const [first, second] = jsonOf(result.result.output(LOOP_DONE_NODE));
 		expect(first).toEqual({ success: true, callId: CALL, recordDeleted: true, ...confirmed(1) });
 		expect(second).toEqual({ ...first, fromEarlierRun: true });
 	});

@@ -5,6 +5,7 @@
  */
 import type { PacerClock } from '../nodes/Twin24/transport/pacing/pacer';
 import { Pacer } from '../nodes/Twin24/transport/pacing/pacer';
+import { acquirePacer } from '../nodes/Twin24/transport/pacing/registry';
 import type { RateLimitSetting } from './simulator/simulator';
 import { RateLimit } from './simulator/simulator';
 
@@ -22,6 +23,11 @@ export class VirtualClock implements PacerClock {
 
 	now(): number {
 		return this.time;
+	}
+
+	/** Timers set and not yet fired: what would keep a real process alive. */
+	get pendingTimers(): number {
+		return this.timers.length;
 	}
 
 	async wait(ms: number, signal?: AbortSignal): Promise<void> {
@@ -55,6 +61,11 @@ export class VirtualClock implements PacerClock {
 export interface VirtualApiOptions {
 	limit: RateLimitSetting;
 	latencyMs: number;
+	/**
+	 * How long a 429 takes to come back; default 1 ms, as from the simulator on the same machine.
+	 * From a remote API it travels the network like any answer (and a busy process reads it late).
+	 */
+	refusalLatencyMs?: number;
 }
 
 interface Answer {
@@ -88,7 +99,7 @@ export class VirtualApi {
 		const blocked = this.clock.now() < this.blockedUntil;
 		if (admission.waitMs > 0 || blocked) {
 			this.refusedAt.push(this.clock.now());
-			await this.clock.wait(1);
+			await this.clock.wait(this.options.refusalLatencyMs ?? 1);
 			return { admitted: false, retryAfterMs: this.retryAfterMs(admission.waitMs), headers };
 		}
 		this.admitted.push({ at: this.clock.now(), tag });
@@ -200,3 +211,33 @@ export async function runOne(
 }
 
 export { Pacer };
+
+export interface SequenceRun {
+	/** When the run took the pace, and its rate then. */
+	startedAt: number;
+	startRate: number;
+	endedAt: number;
+	sent: number;
+}
+
+/**
+ * Runs one after another on one account, each taking the account's pace from the registry and
+ * letting go of it at its end, as executions of the node do; `gapMs` between them.
+ */
+export async function runInSequence(
+	clock: VirtualClock,
+	api: VirtualApi,
+	options: { accountKey: string; runs: number; gapMs?: number } & SenderRun,
+): Promise<SequenceRun[]> {
+	const runs: SequenceRun[] = [];
+	for (let index = 0; index < options.runs; index++) {
+		if (index > 0 && options.gapMs !== undefined) await clock.wait(options.gapMs);
+		const pace = acquirePacer(options.accountKey, clock);
+		const startedAt = clock.now();
+		const startRate = pace.pacer.rate;
+		const { endedAt, sent } = await send(clock, api, pace.pacer, options);
+		pace.release();
+		runs.push({ startedAt, startRate, endedAt, sent });
+	}
+	return runs;
+}

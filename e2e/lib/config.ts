@@ -9,7 +9,7 @@
  * TWIN24_E2E_QUEUE         "on" (default: the versions, then the queue-mode pass), "only" (the same
  *                          as the `--queue-only` argument) or "off"
  * TWIN24_E2E_QUEUE_LEASE   "short" (default: a 20 s job lease) or "default" (n8n's 60 s lease)
- * TWIN24_E2E_THROUGHPUT_ONLY  N: only the throughput scenario, N times
+ * TWIN24_E2E_THROUGHPUT_ONLY / TWIN24_E2E_LOOP_ONLY  "N": only that scenario, N times, on each version
  * TWIN24_E2E_RERUNS_ONLY   "1": only the passes where n8n runs the node again (Retry On Fail, the
  *                          error output's branch, the retry of a failed execution)
  * TWIN24_E2E_ONLY          "agent", "erasure-log" or both, comma-separated: only those passes, on
@@ -43,6 +43,8 @@ export interface E2eConfig {
 	queueLease: QueueLease;
 	/** Set: only the throughput scenario, this many times (no other scenario, server or queue pass). */
 	throughputOnly: number | undefined;
+	/** Set: only the Loop Over Items scenario, this many times (like throughputOnly). */
+	loopOnly: number | undefined;
 	/** Only the re-run passes (no examples, editor, throughput or queue pass). */
 	rerunsOnly: boolean;
 	/** Set: only these passes (TWIN24_E2E_ONLY); undefined: everything. */
@@ -55,10 +57,19 @@ function parseOnly(value: string | undefined): SinglePass[] | undefined {
 	return passes.length > 0 ? passes : undefined;
 }
 
+/** Only one scenario, run again and again (TWIN24_E2E_THROUGHPUT_ONLY, TWIN24_E2E_LOOP_ONLY). */
+export function oneScenarioOnly(config: E2eConfig): boolean {
+	return config.throughputOnly !== undefined || config.loopOnly !== undefined;
+}
+
+/** No TWIN24_E2E_*_ONLY setting: every scenario and pass runs. */
+export function fullRun(config: E2eConfig): boolean {
+	return !oneScenarioOnly(config) && !config.rerunsOnly && config.only === undefined;
+}
+
 /** Whether a pass runs: always in a full run, and when named in TWIN24_E2E_ONLY. */
 export function passWanted(config: E2eConfig, pass: SinglePass): boolean {
-	if (config.throughputOnly !== undefined || config.rerunsOnly) return false;
-	return config.only?.includes(pass) ?? true;
+	return config.only === undefined ? fullRun(config) : config.only.includes(pass);
 }
 
 function parseQueuePass(value: string | undefined, argv: readonly string[]): QueuePass {
@@ -99,6 +110,7 @@ export function loadConfig(): E2eConfig {
 		throughputOnly: parseRuns(process.env.TWIN24_E2E_THROUGHPUT_ONLY),
 		rerunsOnly: process.env.TWIN24_E2E_RERUNS_ONLY === '1',
 		only: parseOnly(process.env.TWIN24_E2E_ONLY),
+		loopOnly: parseRuns(process.env.TWIN24_E2E_LOOP_ONLY),
 	};
 }
 

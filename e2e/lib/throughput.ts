@@ -7,7 +7,7 @@
 import { TOKEN_CREDENTIAL, bindExample } from './examples';
 import type { ScenarioContext } from './scenarios';
 import { nodeExecutionTimeMs, nodeItems } from './runData';
-import type { LoggedRequest } from './simulator';
+import type { LoggedRequest, SimulatorRecord } from './simulator';
 
 export const THROUGHPUT = {
 	workflowId: 'tw24Throughput2000',
@@ -40,19 +40,7 @@ export function throughputWorkflow(): Record<string, unknown> {
 				position: [220, 0],
 				parameters: { jsCode: generate },
 			},
-			{
-				id: 'a3f0d6f4-0001-4e55-9a10-000000000003',
-				name: THROUGHPUT.nodeName,
-				type: 'n8n-nodes-twin24.twin24',
-				typeVersion: 1,
-				position: [440, 0],
-				parameters: {
-					resource: 'call',
-					operation: 'depersonalize',
-					callId: '={{ $json.id }}',
-					options: {},
-				},
-			},
+			depersonalizeNode('a3f0d6f4-0001-4e55-9a10-000000000003', THROUGHPUT.nodeName, [440, 0]),
 		],
 		connections: {
 			Start: { main: [[{ node: 'Generate IDs', type: 'main', index: 0 }]] },
@@ -63,20 +51,68 @@ export function throughputWorkflow(): Record<string, unknown> {
 	return bindExample(workflow, THROUGHPUT.workflowId, TOKEN_CREDENTIAL);
 }
 
+/** The Twin24 node erasing the call of each item's `id`, with the default options. */
+export function depersonalizeNode(
+	id: string,
+	name: string,
+	position: [number, number],
+): Record<string, unknown> {
+	return {
+		id,
+		name,
+		type: 'n8n-nodes-twin24.twin24',
+		typeVersion: 1,
+		position,
+		parameters: {
+			resource: 'call',
+			operation: 'depersonalize',
+			callId: '={{ $json.id }}',
+			options: {},
+		},
+	};
+}
+
+export type Expect = (name: string, passed: boolean, detail?: string) => void;
+
+/** Runs `scenario` against a fresh simulator that accepts any ID, under a sliding-window limit. */
+export async function underLimit(
+	ctx: ScenarioContext,
+	requestsPerSecond: number,
+	scenario: () => Promise<void>,
+): Promise<void> {
+	await ctx.sim.reset();
+	await ctx.sim.configure({ acceptAnyId: true, rateLimit: { requestsPerSecond } });
+	try {
+		await scenario();
+	} finally {
+		await ctx.sim.configure({ acceptAnyId: false, rateLimit: null });
+	}
+}
+
+export function expectErasedOnce(expect: Expect, record: SimulatorRecord, items: number): void {
+	expect(
+		'every ID erased exactly once',
+		new Set(record.erasedIds).size === items &&
+			record.erasedIds.length === items &&
+			record.duplicateErasures === 0,
+		JSON.stringify({ erased: record.erasedIds.length, duplicates: record.duplicateErasures }),
+	);
+}
+
+/** "8.6 s = 1.07 × the 8 s floor", or "?" when n8n recorded no time. */
+export function againstFloor(elapsedMs: number | undefined, floorMs: number): string {
+	if (elapsedMs === undefined) return '?';
+	return `${elapsedMs / 1000} s = ${(elapsedMs / floorMs).toFixed(2)} × the ${floorMs / 1000} s floor`;
+}
+
 /** Runs the workflow with `n8n execute`, checks every ID was erased once, prints the ratio. */
 export async function runThroughput(ctx: ScenarioContext): Promise<void> {
 	const scope = `${ctx.label} throughput`;
-	const expect = (name: string, passed: boolean, detail?: string) =>
-		ctx.checks.check(scope, name, passed, detail);
-	await ctx.sim.reset();
-	await ctx.sim.configure({
-		acceptAnyId: true,
-		rateLimit: { requestsPerSecond: THROUGHPUT.requestsPerSecond },
-	});
+	const expect: Expect = (name, passed, detail) => ctx.checks.check(scope, name, passed, detail);
 	ctx.checks.noteRun(
 		`${ctx.label}: ${THROUGHPUT.items} IDs under a ${THROUGHPUT.requestsPerSecond} req/s limit via n8n execute`,
 	);
-	try {
+	await underLimit(ctx, THROUGHPUT.requestsPerSecond, async () => {
 		const { result, output } = await ctx.n8n.execute(THROUGHPUT.workflowId);
 		expect('`n8n execute` exits with 0', result.code === 0, `exit code ${result.code}`);
 		const items = nodeItems(output, THROUGHPUT.nodeName);
@@ -86,27 +122,18 @@ export async function runThroughput(ctx: ScenarioContext): Promise<void> {
 			`${items.length} items, ${items.filter((item) => item.json.success !== true).length} not done`,
 		);
 		const record = await ctx.sim.record();
-		expect(
-			'every ID erased exactly once',
-			new Set(record.erasedIds).size === THROUGHPUT.items &&
-				record.erasedIds.length === THROUGHPUT.items &&
-				record.duplicateErasures === 0,
-			JSON.stringify({ erased: record.erasedIds.length, duplicates: record.duplicateErasures }),
-		);
+		expectErasedOnce(expect, record, THROUGHPUT.items);
 		const elapsedMs = nodeExecutionTimeMs(output, THROUGHPUT.nodeName);
-		const ratio = elapsedMs === undefined ? undefined : elapsedMs / FLOOR_MS;
 		const sending = sendingProfile(await ctx.sim.requests());
 		expect(
-			`the node's time is recorded: ${ratio === undefined ? '?' : `${(elapsedMs ?? 0) / 1000} s = ${ratio.toFixed(2)} × the ${FLOOR_MS / 1000} s floor`} (target ≤ 1.2 ×), ${record.rateLimited} answered 429; ${sending}`,
-			ratio !== undefined,
+			`the node's time is recorded: ${againstFloor(elapsedMs, FLOOR_MS)} (target ≤ 1.2 ×), ${record.rateLimited} answered 429; ${sending}`,
+			elapsedMs !== undefined,
 		);
-	} finally {
-		await ctx.sim.configure({ acceptAnyId: false, rateLimit: null });
-	}
+	});
 }
 
 /** From the first erasure request to the last answer, and the requests answered 200 per second. */
-function sendingProfile(log: readonly LoggedRequest[]): string {
+export function sendingProfile(log: readonly LoggedRequest[]): string {
 	const erasures = log.filter((entry) => entry.route !== 'login');
 	if (erasures.length === 0) return 'no request';
 	const first = Math.min(...erasures.map((entry) => entry.startedAt));

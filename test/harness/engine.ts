@@ -44,7 +44,7 @@ import {
 
 import { CredentialStore, HarnessCredentialsHelper } from './credentials';
 import type { StoredCredential } from './credentials';
-import { ITEM_SOURCE_NODE_TYPE, itemSourceNode } from './nodes';
+import { ITEM_SOURCE_NODE_TYPE, itemSourceNode, loopNode, passthroughNode } from './nodes';
 import { RunNodeTypes, createAdditionalData, latestVersion, resolveTypes } from './runtime';
 import type { AnyNodeType, NodeEnding, TypeSet, TypeSources } from './runtime';
 
@@ -330,6 +330,30 @@ const sourceIntoTwin24: WorkflowShape = (source, twin24) => ({
 	nodes: [source, twin24],
 	connections: { [source.name]: { main: [[{ node: twin24.name, type: 'main', index: 0 }]] } },
 });
+
+/** The node of `loopShape` that receives the loop's "done" output: everything that came back. */
+export const LOOP_DONE_NODE = 'Done';
+
+/**
+ * Items → Loop Over Items; its loop output into the Twin24 node, and the node's output back into
+ * it; its done output into a node "Done": the node runs once per batch in one execution.
+ */
+export function loopShape(batchSize: number): WorkflowShape {
+	return (source, twin24) => {
+		const loop = loopNode(batchSize);
+		const connections: IConnections = {
+			[source.name]: { main: [[{ node: loop.name, type: 'main', index: 0 }]] },
+			[loop.name]: {
+				main: [
+					[{ node: LOOP_DONE_NODE, type: 'main', index: 0 }],
+					[{ node: twin24.name, type: 'main', index: 0 }],
+				],
+			},
+			[twin24.name]: { main: [[{ node: loop.name, type: 'main', index: 0 }]] },
+		};
+		return { nodes: [source, loop, twin24, passthroughNode(LOOP_DONE_NODE)], connections };
+	};
+}
 
 export interface Twin24RunResult {
 	run: IRun;

@@ -25,7 +25,7 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 	return signal?.aborted === true;
 }
 
-const SYSTEM_CLOCK: PacerClock = { now: () => Date.now(), wait: pause };
+export const systemClock: PacerClock = { now: () => Date.now(), wait: pause };
 
 /** The pace a run starts from before anything is known, and how fast it doubles from there. */
 const START_RATE = 50;
@@ -67,6 +67,15 @@ const SENT_WINDOW_MS = 250;
 const MIN_PACE = 5;
 const LOWEST_PACE = 0.1;
 const MIN_MEASURED_REQUESTS = 8;
+/**
+ * A request that finds no one waiting this long after the last one was let through: the pace sat
+ * idle meanwhile (a run ending, its last items waiting out a Retry-After, the next run starting).
+ */
+const IDLE_MS = 100;
+/** A window idle for more than this share tells what was sent, not what the server would take. */
+const IDLE_SHARE = 0.25;
+/** A rate measured since the server was found full needs at least this long. */
+const REFILL_SPAN_MS = 50;
 /** How far behind its schedule the pace may send, to make up for timers that fire late. */
 const CATCH_UP_MS = 10;
 /**
@@ -96,12 +105,14 @@ interface Waiter {
  * One pace for all requests to one Twin24 account. It starts low and doubles quickly until the
  * first 429, so that many concurrent requests do not all meet the limit at once. A 429 event
  * brings the pace down to a little under what the server admitted over the last second (requests
- * let through less those refused) and, once per second at most, cuts it by DECREASE; after a
- * short plateau it grows by an amount that depends only on the time since the last cut (AIMD,
- * fair between senders that share no memory). 429s for requests sent before the last slowdown
- * are the same event. After the first 429 no second holds more admitted requests than the pace,
- * and near the end of the work the pace stops probing. RateLimit headers with a stated window
- * cap the pace; an exhausted quota pauses it.
+ * let through less those refused, over the part of the second requests wanted to go) and, once
+ * per second at most, cuts it by DECREASE; refused again soon after, to what the server took since
+ * it was found full. After a short plateau it grows by an amount that depends only on the time
+ * since the last cut (AIMD, fair between senders that share no memory). 429s for requests sent
+ * before the last slowdown are the same event. After the first 429 no second holds more admitted
+ * requests than the pace, and near the end of the work the pace stops probing. RateLimit headers
+ * with a stated window cap the pace; an exhausted quota pauses it. Between runs it rests (see
+ * rest and resume): the next run goes on from the pace found.
  */
 export class Pacer {
 	private pace = START_RATE;
@@ -116,6 +127,7 @@ export class Pacer {
 	private lastCutAt = Number.NEGATIVE_INFINITY;
 	private lastSlowdownAt = Number.NEGATIVE_INFINITY;
 	private firstGrantAt: number | undefined;
+	private lastGrantAt: number | undefined;
 	private startBurstLeft = START_BURST;
 	private readonly waiters: Waiter[] = [];
 	private dispatching = false;
@@ -133,13 +145,22 @@ export class Pacer {
 	/** The pace right after the last slowdown: below what the server refused. */
 	private paceAfterCut = Number.POSITIVE_INFINITY;
 	private plateauMs = PROBE_PLATEAU_MS;
+	/** When the request that brought the last cut was sent: the server was full from then on. */
+	private fullSince = Number.NEGATIVE_INFINITY;
+	/** The requests let through in the window before the last cut (what a sliding window frees next). */
+	private grantsBeforeCut: readonly number[] = [];
 	/** When the requests of the last window were let through, and when the refused ones were. */
 	private readonly grants = new RecentQueue<number>();
 	private readonly refusals = new RecentQueue<number>();
+	/** When the pace sat idle for want of requests: [from, to] (see IDLE_MS). */
+	private readonly idleSpans = new RecentQueue<readonly [number, number]>();
 	/** Requests each user of this pace still has to send, as far as it told. */
 	private readonly backlogs = new Map<object, number>();
 
-	constructor(private readonly clock: PacerClock = SYSTEM_CLOCK) {}
+	/** Since when no one has used this pace (see rest). */
+	private restingSince: number | undefined;
+
+	constructor(private readonly clock: PacerClock = systemClock) {}
 
 	get pausedUntil(): number {
 		return this.pauseEnd > this.clock.now() ? this.pauseEnd : 0;
@@ -157,6 +178,7 @@ export class Pacer {
 		if (isAborted(signal)) return undefined;
 		const now = this.clock.now();
 		if (this.waiters.length === 0) {
+			this.noteIdle(now);
 			if (this.phase === 'start' && this.startBurstLeft > 0) {
 				this.startBurstLeft--;
 				return this.grant(now);
@@ -178,6 +200,33 @@ export class Pacer {
 		else this.backlogs.set(user, requests);
 	}
 
+	/**
+	 * No one uses the pace now, but it may be taken up again: what it learned stays, and of the
+	 * times it keeps only the last window's (a run that follows at once still sees them).
+	 */
+	rest(): void {
+		const now = this.clock.now();
+		this.restingSince = now;
+		this.grants.dropWhile((at) => at <= now - WINDOW_MS);
+		this.refusals.dropWhile((at) => at <= now - WINDOW_MS);
+		this.idleSpans.dropWhile(([, to]) => to <= now - WINDOW_MS);
+		this.grants.compact();
+		this.refusals.compact();
+		this.idleSpans.compact();
+	}
+
+	/**
+	 * Taken up again after a rest: it goes on from where it was, as if the rest had not been. The
+	 * pace has not grown meanwhile, and its probing goes on from the same point.
+	 */
+	resume(): void {
+		if (this.restingSince === undefined) return;
+		const now = this.clock.now();
+		this.lastCutAt += now - this.restingSince;
+		this.lastGrowthAt = now;
+		this.restingSince = undefined;
+	}
+
 	onSuccess(_sentAt: number, headers?: Readonly<Record<string, unknown>>): void {
 		this.eventsWithoutSuccess = 0;
 		this.lastSuccessAt = this.clock.now();
@@ -195,7 +244,7 @@ export class Pacer {
 		if (retryAfterMs !== undefined && this.promisedAt <= now) this.promisedAt = now + retryAfterMs;
 		if (sentAt < this.lastSlowdownAt) return;
 		this.eventsWithoutSuccess++;
-		this.slowDown(now);
+		this.slowDown(now, sentAt);
 		this.pauseAfterEvent(now, retryAfterMs);
 	}
 
@@ -205,8 +254,10 @@ export class Pacer {
 		const from = this.lastGrowthAt ?? now;
 		this.lastGrowthAt = now;
 		if (now <= from) return;
-		if (this.phase !== 'start' && this.backlog() <= (this.pace * TAIL_MS) / 1000) {
-			// What was probed since the last cut is not known to be safe.
+		if (this.phase === 'probe' && this.backlog() <= (this.pace * TAIL_MS) / 1000) {
+			// What was probed since the last cut is not known to be safe. (After the first 429 the
+			// pace still doubles back up near the end: that measure may be far below the limit, and
+			// short runs that follow one another would never leave it.)
 			this.pace = Math.min(this.pace, this.paceAfterCut);
 			return;
 		}
@@ -309,6 +360,7 @@ export class Pacer {
 
 	private grant(at: number): number {
 		this.firstGrantAt ??= at;
+		this.lastGrantAt = at;
 		this.grants.push(at);
 		this.grants.dropWhile((granted) => granted <= at - WINDOW_MS);
 		return at;
@@ -330,9 +382,11 @@ export class Pacer {
 
 	// ---------------------------------------------------------------- 429 events
 
-	private slowDown(now: number): void {
-		const admitted = this.admittedRate(now);
+	private slowDown(now: number, sentAt: number): void {
 		const cutDue = now >= this.lastCutAt + WINDOW_MS;
+		const refill = cutDue ? Number.POSITIVE_INFINITY : this.refillRate(now);
+		const refilled = refill * ADMITTED_MARGIN < this.pace;
+		const admitted = Math.min(this.admittedRate(now), refill);
 		const cut = cutDue ? this.pace * DECREASE : this.pace;
 		this.pace = Math.max(LOWEST_PACE, Math.min(cut, admitted * ADMITTED_MARGIN));
 		if (cutDue) this.lengthenPlateau(this.pace);
@@ -340,12 +394,41 @@ export class Pacer {
 		if (cutDue) {
 			this.lastCutAt = now;
 			this.eventsSinceCut = 0;
+			this.fullSince = sentAt;
+			this.grantsBeforeCut = this.grants.toArray();
 		}
 		this.eventsSinceCut++;
-		if (this.phase === 'start') this.phase = 'recover';
+		// The first 429 within a window of the first request may measure a start-up burst or a
+		// steady rate (see admittedRate): the pace doubles back up to the next cut. Later, its
+		// measure is a whole window's: the pace probes from it.
+		if (this.phase === 'start')
+			this.phase = this.sinceFirstGrant(now) < WINDOW_MS ? 'recover' : 'probe';
 		else if (cutDue) this.phase = 'probe';
+		if (refilled) {
+			// Measured while the server was full: its own rate, nothing to double back up to.
+			this.phase = 'probe';
+			this.lastCutAt = now;
+		}
 		this.lastSlowdownAt = now;
 		this.lastGrowthAt = now;
+	}
+
+	private sinceFirstGrant(now: number): number {
+		return now - (this.firstGrantAt ?? now);
+	}
+
+	/**
+	 * Refused again after a cut: requests per second the server took since it was found full. A
+	 * token bucket takes them at its rate while the last window's count still holds its burst; a
+	 * sliding window frees only what it took a window earlier, so that much says nothing.
+	 */
+	private refillRate(now: number): number {
+		const span = now - this.fullSince;
+		if (span < REFILL_SPAN_MS || span > WINDOW_MS) return Number.POSITIVE_INFINITY;
+		const taken = this.grants.countFrom(this.fullSince) - this.refusals.countFrom(this.fullSince);
+		const freedByWindow = this.grantsBeforeCut.filter((at) => at <= now - WINDOW_MS).length;
+		if (taken - freedByWindow < MIN_MEASURED_REQUESTS) return Number.POSITIVE_INFINITY;
+		return (taken * 1000) / span;
 	}
 
 	private lengthenPlateau(newPace: number): void {
@@ -367,12 +450,31 @@ export class Pacer {
 		// Too few requests to tell a rate: only the cut applies.
 		if (this.grants.size < MIN_MEASURED_REQUESTS) return Number.POSITIVE_INFINITY;
 		const admitted = Math.max(0, this.grants.size - this.refusals.size);
-		const elapsed = now - (this.firstGrantAt ?? now);
-		const perWindow = (admitted * 1000) / WINDOW_MS;
+		const elapsed = this.sinceFirstGrant(now);
+		const perWindow = (admitted * 1000) / this.busyInWindow(now);
 		// Refused again with nothing taken since: the window is full, so it holds the whole limit.
 		if (elapsed >= WINDOW_MS || this.eventsWithoutSuccess >= 2) return perWindow;
 		const perElapsed = (admitted * 1000) / Math.max(elapsed, 1000 / START_RATE);
 		return Math.sqrt(perWindow * perElapsed);
+	}
+
+	/** A request that finds no one waiting: the pace may have sat idle since the last one. */
+	private noteIdle(now: number): void {
+		const last = this.lastGrantAt;
+		if (last !== undefined && now - last >= IDLE_MS) this.idleSpans.push([last, now]);
+	}
+
+	/**
+	 * How much of the last window requests wanted to go. Idle for much of it (a run's last items
+	 * waiting out a Retry-After, one run ending and the next starting), the server took what it was
+	 * sent then, which says nothing of its limit: only the rest of the window counts.
+	 */
+	private busyInWindow(now: number): number {
+		const from = now - WINDOW_MS;
+		this.idleSpans.dropWhile(([, to]) => to <= from);
+		let idle = 0;
+		for (const [start, end] of this.idleSpans.newestFirst()) idle += end - Math.max(start, from);
+		return idle > IDLE_SHARE * WINDOW_MS ? WINDOW_MS - idle : WINDOW_MS;
 	}
 
 	private pauseAfterEvent(now: number, retryAfterMs: number | undefined): void {
@@ -440,6 +542,26 @@ class RecentQueue<T> {
 			this.items = this.items.slice(this.head);
 			this.head = 0;
 		}
+	}
+
+	/** How many items are at or after `from` (items are in order). */
+	countFrom(this: RecentQueue<number>, from: number): number {
+		let count = 0;
+		for (const item of this.newestFirst()) {
+			if (item < from) break;
+			count++;
+		}
+		return count;
+	}
+
+	/** Frees the memory of the items dropped from the front. */
+	compact(): void {
+		this.items = this.items.slice(this.head);
+		this.head = 0;
+	}
+
+	toArray(): T[] {
+		return this.items.slice(this.head);
 	}
 
 	*newestFirst(): IterableIterator<T> {
