@@ -149,6 +149,8 @@ export class Pacer {
 	private fullSince = Number.NEGATIVE_INFINITY;
 	/** The requests let through in the window before the last cut (what a sliding window frees next). */
 	private grantsBeforeCut: readonly number[] = [];
+	/** Whether the last slowdown measured a whole window (see admittedRate), not a start-up burst. */
+	private measuredWholeWindow = false;
 	/** When the requests of the last window were let through, and when the refused ones were. */
 	private readonly grants = new RecentQueue<number>();
 	private readonly refusals = new RecentQueue<number>();
@@ -254,10 +256,12 @@ export class Pacer {
 		const from = this.lastGrowthAt ?? now;
 		this.lastGrowthAt = now;
 		if (now <= from) return;
-		if (this.phase === 'probe' && this.backlog() <= (this.pace * TAIL_MS) / 1000) {
+		const settled = this.phase === 'probe' || this.measuredWholeWindow;
+		if (settled && this.backlog() <= (this.pace * TAIL_MS) / 1000) {
 			// What was probed since the last cut is not known to be safe. (After the first 429 the
-			// pace still doubles back up near the end: that measure may be far below the limit, and
-			// short runs that follow one another would never leave it.)
+			// pace still doubles back up near the end, unless it measured a whole window: that
+			// measure may be far below the limit, and short runs that follow one another would
+			// never leave it.)
 			this.pace = Math.min(this.pace, this.paceAfterCut);
 			return;
 		}
@@ -398,6 +402,7 @@ export class Pacer {
 			this.grantsBeforeCut = this.grants.toArray();
 		}
 		this.eventsSinceCut++;
+		this.measuredWholeWindow = this.eventsWithoutSuccess >= 2;
 		// The first 429 within a window of the first request may measure a start-up burst or a
 		// steady rate (see admittedRate): the pace doubles back up to the next cut. Later, its
 		// measure is a whole window's: the pace probes from it.
