@@ -19,7 +19,7 @@ import {
 	secretsOf,
 } from '../nodes/Twin24/transport/account';
 import { apiMessageOf, redact, requestOptions } from '../nodes/Twin24/transport/http';
-import { parseRetryAfter } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
+import { parseRetryAfter } from '../nodes/Twin24/transport/pacing/signals';
 
 /** Lifetime asked for at login, in seconds; the vendor's own examples use one day. */
 const LOGIN_TOKEN_TTL_SECONDS = 86400;

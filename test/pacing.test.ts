@@ -5,17 +5,23 @@
  * engine against the simulator with conditions forced (limits low enough for any machine). No
  * test depends on the machine's speed.
  */
-import type { Pacer as PacerType } from '../nodes/Twin24/transport/pacing/pacer';
-import { pause } from '../nodes/Twin24/transport/pacing/pacer';
-import { readRateLimitHints } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
 import {
 	PACE_MEMORY_MS,
 	REMEMBERED_PACES,
-	acquirePacer,
+	acquirePace,
 	forgetPaces,
-	pacersInUse,
+	pacesInUse,
 	pacesRemembered,
 } from '../nodes/Twin24/transport/pacing/registry';
+import type { Ticket } from '../nodes/Twin24/transport/pacing/scheduler';
+import { pause } from '../nodes/Twin24/transport/pacing/scheduler';
+import type { Signal } from '../nodes/Twin24/transport/pacing/signals';
+import {
+	isOverload,
+	parseRetryAfter,
+	readQuota,
+	readSignal,
+} from '../nodes/Twin24/transport/pacing/signals';
 import { TWIN24_CREDENTIAL_ID } from './harness/engine';
 import type { RateLimitSetting, Twin24Simulator } from './simulator/simulator';
 import {
@@ -26,7 +32,7 @@ import {
 	tokenCredentials,
 	useSimulator,
 } from './support';
-import { Pacer, VirtualApi, VirtualClock, runInSequence, runOne, send } from './virtual-api';
+import { Scheduler, VirtualApi, VirtualClock, runInSequence, runOne, send } from './virtual-api';
 
 const LATENCY_MS = 20;
 const BUCKET: RateLimitSetting = { requestsPerSecond: 100, shape: 'tokenBucket', burst: 20 };
@@ -132,7 +138,7 @@ describe('in virtual time, one sender', () => {
 	test('RateLimit headers with a stated window: the pace takes the limit at once', async () => {
 		const result = await runAgainst({ requestsPerSecond: 100, headers: 'ietf' }, 800);
 
-		expect(result.pacer.rate).toBeLessThanOrEqual(100);
+		expect(result.scheduler.rate).toBeLessThanOrEqual(100);
 		expect(result.endedAt / 1000).toBeLessThanOrEqual(1.05 * 8);
 		expect(result.refusedShare).toBeLessThanOrEqual(0.01);
 	});
@@ -141,9 +147,9 @@ describe('in virtual time, one sender', () => {
 		const clock = new VirtualClock();
 		const api = new VirtualApi(clock, { limit: { requestsPerSecond: 100 }, latencyMs: 20 });
 		api.blockedUntil = 10_000;
-		const pacer = new Pacer(clock);
+		const scheduler = new Scheduler(clock);
 
-		await clock.run(send(clock, api, pacer, { items: 200, concurrency: 10 }));
+		await clock.run(send(clock, api, scheduler, { items: 200, concurrency: 10 }));
 
 		// Without growing pauses 10 s at even 10 requests per second would be 100 refusals.
 		expect(api.refused).toBeLessThanOrEqual(40);
@@ -155,9 +161,13 @@ describe('in virtual time, several senders', () => {
 	test('two senders that share no memory (queue-mode workers) converge on equal shares', async () => {
 		const clock = new VirtualClock();
 		const api = new VirtualApi(clock, { limit: { requestsPerSecond: 250 }, latencyMs: 20 });
-		const first = send(clock, api, new Pacer(clock), { items: 6000, concurrency: 10, tag: 'a' });
+		const first = send(clock, api, new Scheduler(clock), {
+			items: 6000,
+			concurrency: 10,
+			tag: 'a',
+		});
 		// The second starts late, when the first has the whole limit.
-		const second = send(clock, api, new Pacer(clock), {
+		const second = send(clock, api, new Scheduler(clock), {
 			items: 6000,
 			concurrency: 10,
 			tag: 'b',
@@ -176,14 +186,14 @@ describe('in virtual time, several senders', () => {
 	test('two executions on one account share one pace; the one left takes it all within 5 s', async () => {
 		const clock = new VirtualClock();
 		const api = new VirtualApi(clock, { limit: { requestsPerSecond: 100 }, latencyMs: 20 });
-		const first = acquirePacer('credential-1 https://cis.test', clock);
-		const second = acquirePacer('credential-1 https://cis.test', clock);
-		expect(second.pacer).toBe(first.pacer);
+		const first = acquirePace('credential-1 https://cis.test', clock);
+		const second = acquirePace('credential-1 https://cis.test', clock);
+		expect(second.scheduler).toBe(first.scheduler);
 
 		const [short, long] = await clock.run(
 			Promise.all([
-				send(clock, api, first.pacer, { items: 300, concurrency: 10, tag: 'short' }),
-				send(clock, api, second.pacer, { items: 900, concurrency: 10, tag: 'long' }),
+				send(clock, api, first.scheduler, { items: 300, concurrency: 10, tag: 'short' }),
+				send(clock, api, second.scheduler, { items: 900, concurrency: 10, tag: 'long' }),
 			]),
 		);
 		first.release();
@@ -268,21 +278,21 @@ describe('in virtual time, the pace outlives the run', () => {
 
 	test(`remembered for ${PACE_MEMORY_MS / 60_000} minutes after the last run let go, then forgotten: the next run starts from nothing`, async () => {
 		const { clock, accountKey, sequence } = await inSequence({ requestsPerSecond: 100 }, 1, 300);
-		const learned = acquirePacer(accountKey, clock);
+		const learned = acquirePace(accountKey, clock);
 		learned.release();
-		expect(learned.pacer.rate).toBeGreaterThan(80);
+		expect(learned.scheduler.rate).toBeGreaterThan(80);
 
 		await clock.run(clock.wait(PACE_MEMORY_MS), Number.POSITIVE_INFINITY);
-		const again = acquirePacer(accountKey, clock);
-		expect(again.pacer).toBe(learned.pacer);
+		const again = acquirePace(accountKey, clock);
+		expect(again.scheduler).toBe(learned.scheduler);
 		again.release();
 
 		const remembered = pacesRemembered();
 		await clock.run(clock.wait(PACE_MEMORY_MS + 1), Number.POSITIVE_INFINITY);
 		expect(pacesRemembered()).toBe(remembered - 1);
-		const fresh = acquirePacer(accountKey, clock);
-		expect(fresh.pacer).not.toBe(learned.pacer);
-		expect(fresh.pacer.rate).toBe(sequence[0].startRate);
+		const fresh = acquirePace(accountKey, clock);
+		expect(fresh.scheduler).not.toBe(learned.scheduler);
+		expect(fresh.scheduler.rate).toBe(sequence[0].startRate);
 		fresh.release();
 	});
 
@@ -302,11 +312,11 @@ describe('in virtual time, the pace outlives the run', () => {
 		const [run] = await clock.run(
 			runInSequence(clock, api, { accountKey, runs: 1, items: items[1], concurrency: 10 }),
 		);
-		const pace = acquirePacer(accountKey, clock);
+		const pace = acquirePace(accountKey, clock);
 		pace.release();
 		const seconds = (run.endedAt - run.startedAt) / 1000;
 		const refusedShare = (api.refused - refusedBefore) / run.sent;
-		return { api, run, rateAfter: pace.pacer.rate, seconds, refusedShare };
+		return { api, run, rateAfter: pace.scheduler.rate, seconds, refusedShare };
 	}
 
 	test('a 429 after the pace was taken up again still cuts it: a limit that fell between runs is followed down', async () => {
@@ -330,21 +340,21 @@ describe('in virtual time, the pace outlives the run', () => {
 
 	test(`memory is bounded: one pace per account however many runs, at most ${REMEMBERED_PACES} accounts (the longest idle forgotten first)`, async () => {
 		const { clock, accountKey } = await inSequence({ requestsPerSecond: 100 }, 200, 5);
-		const one = acquirePacer(accountKey, clock);
-		expect(pacersInUse()).toBe(1);
+		const one = acquirePace(accountKey, clock);
+		expect(pacesInUse()).toBe(1);
 		one.release();
 
 		const keys = Array.from({ length: REMEMBERED_PACES + 50 }, newAccount);
-		const pacers = keys.map((key) => {
-			const pace = acquirePacer(key, clock);
+		const schedulers = keys.map((key) => {
+			const pace = acquirePace(key, clock);
 			pace.release();
-			return pace.pacer;
+			return pace.scheduler;
 		});
 		expect(pacesRemembered()).toBe(REMEMBERED_PACES);
-		const oldest = acquirePacer(keys[0], clock);
-		const newest = acquirePacer(keys[keys.length - 1], clock);
-		expect(oldest.pacer).not.toBe(pacers[0]);
-		expect(newest.pacer).toBe(pacers[pacers.length - 1]);
+		const oldest = acquirePace(keys[0], clock);
+		const newest = acquirePace(keys[keys.length - 1], clock);
+		expect(oldest.scheduler).not.toBe(schedulers[0]);
+		expect(newest.scheduler).toBe(schedulers[schedulers.length - 1]);
 		oldest.release();
 		newest.release();
 	});
@@ -357,105 +367,152 @@ describe('in virtual time, the pace outlives the run', () => {
 		await clock.run(clock.wait(PACE_MEMORY_MS + 1), Number.POSITIVE_INFINITY);
 		expect(clock.pendingTimers).toBe(0);
 		expect(pacesRemembered()).toBe(remembered - 1);
-		const fresh = acquirePacer(accountKey, clock);
-		expect(fresh.pacer.rate).toBe(50);
+		const fresh = acquirePace(accountKey, clock);
+		expect(fresh.scheduler.rate).toBe(50);
 		fresh.release();
 	});
 });
 
-describe('the pacer itself', () => {
-	function pacerAt(clock: VirtualClock): PacerType {
-		return new Pacer(clock);
+describe('the scheduler and the estimator', () => {
+	const refused = (retryAfterMs?: number, statusCode = 429): Signal => ({
+		kind: 'refused',
+		statusCode,
+		retryAfterMs,
+		quota: {},
+	});
+	const TAKEN: Signal = { kind: 'taken', quota: {} };
+
+	async function ticketOf(scheduler: Scheduler, clock: VirtualClock): Promise<Ticket> {
+		const turn = await clock.run(scheduler.turn());
+		if (turn.kind !== 'go') throw new Error(`no turn: ${turn.kind}`);
+		return turn.ticket;
 	}
 
-	test('429s for requests sent before the slowdown are one event', async () => {
+	test('refusals of requests sent before the cut are one event', async () => {
 		const clock = new VirtualClock();
-		const pacer = pacerAt(clock);
-		const sentAt = await pacer.waitForTurn();
-		pacer.onRateLimited(sentAt ?? 0, undefined);
-		const afterFirst = pacer.rate;
-		pacer.onRateLimited(sentAt ?? 0, undefined);
-		pacer.onRateLimited(sentAt ?? 0, 500);
+		const scheduler = new Scheduler(clock);
+		const tickets = [];
+		for (let index = 0; index < 3; index++) tickets.push(await ticketOf(scheduler, clock));
+		scheduler.answered(tickets[0], refused());
+		const afterFirst = scheduler.rate;
+		scheduler.answered(tickets[1], refused());
+		scheduler.answered(tickets[2], refused(500));
 
-		expect(pacer.rate).toBe(afterFirst);
+		expect(scheduler.rate).toBe(afterFirst);
 		expect(afterFirst).toBeLessThan(50);
 	});
 
-	test('a Retry-After longer than a second makes every request wait it out', async () => {
+	test('a long Retry-After on a first refusal holds only the refused request: the others go on', async () => {
 		const clock = new VirtualClock();
-		const pacer = pacerAt(clock);
-		pacer.onRateLimited((await pacer.waitForTurn()) ?? 0, 5000);
-		expect(pacer.pausedUntil).toBe(5000);
+		const scheduler = new Scheduler(clock);
+		scheduler.answered(await ticketOf(scheduler, clock), refused(5000));
 
-		const turn = await clock.run(pacer.waitForTurn());
-		expect(turn).toBeGreaterThanOrEqual(5000);
+		expect(scheduler.pausedUntil).toBe(0);
+		expect((await ticketOf(scheduler, clock)).sentAt).toBeLessThan(100);
 	});
 
-	test('a Retry-After of one second slows the pace down without stopping everything', async () => {
+	test('refused again with nothing taken since the cut: the server takes nothing, so every request waits out its Retry-After', async () => {
 		const clock = new VirtualClock();
-		const pacer = pacerAt(clock);
-		pacer.onRateLimited((await pacer.waitForTurn()) ?? 0, 1000);
-		expect(pacer.pausedUntil).toBeLessThan(1000);
+		const scheduler = new Scheduler(clock);
+		scheduler.answered(await ticketOf(scheduler, clock), refused(5000));
+		const afterCut = await ticketOf(scheduler, clock);
+		scheduler.answered(afterCut, refused(5000, 503));
+
+		expect(scheduler.pausedUntil).toBe(afterCut.sentAt + 5000);
+		const next = await ticketOf(scheduler, clock);
+		expect(next.sentAt).toBeGreaterThanOrEqual(afterCut.sentAt + 5000);
 	});
 
-	test('refused again and again: its own backoff never pauses beyond the first Retry-After', async () => {
+	test('a pause longer than the request may wait is told at once, with the status that asked for it', async () => {
 		const clock = new VirtualClock();
-		const pacer = pacerAt(clock);
-		const firstSentAt = (await pacer.waitForTurn()) ?? 0;
-		pacer.onRateLimited(firstSentAt, 1000);
-		const promised = clock.now() + 1000;
+		const scheduler = new Scheduler(clock);
+		scheduler.answered(await ticketOf(scheduler, clock), refused(60_000, 503));
+		const afterCut = await ticketOf(scheduler, clock);
+		scheduler.answered(afterCut, refused(60_000, 503));
+
+		const turn = await scheduler.turn(undefined, 30_000);
+		expect(turn).toEqual({ kind: 'paused', until: afterCut.sentAt + 60_000, statusCode: 503 });
+	});
+
+	test('refused again and again without a Retry-After: own pauses that double', async () => {
+		const clock = new VirtualClock();
+		const scheduler = new Scheduler(clock);
+		scheduler.answered(await ticketOf(scheduler, clock), refused());
 		const pauses: number[] = [];
-		for (let refusal = 0; refusal < 12; refusal++) {
-			const sentAt = (await clock.run(pacer.waitForTurn())) ?? 0;
-			if (sentAt >= promised) break;
-			pacer.onRateLimited(sentAt, 1000);
-			pauses.push(pacer.pausedUntil);
+		for (let refusal = 0; refusal < 5; refusal++) {
+			const ticket = await ticketOf(scheduler, clock);
+			scheduler.answered(ticket, refused());
+			pauses.push(Math.round(scheduler.pausedUntil - ticket.sentAt));
 		}
 
-		expect(pauses.length).toBeGreaterThanOrEqual(4);
-		expect(Math.max(...pauses)).toBeLessThanOrEqual(promised);
+		expect(pauses).toEqual([250, 500, 1000, 2000, 4000]);
 	});
 
 	test('a cancel ends a wait for a turn: nothing may be sent', async () => {
 		const clock = new VirtualClock();
-		const pacer = pacerAt(clock);
-		pacer.onRateLimited((await pacer.waitForTurn()) ?? 0, 60_000);
+		const scheduler = new Scheduler(clock);
+		scheduler.answered(await ticketOf(scheduler, clock), refused());
+		scheduler.answered(await ticketOf(scheduler, clock), refused(60_000));
 		const cancel = new AbortController();
-		const turn = pacer.waitForTurn(cancel.signal);
+		const turn = scheduler.turn(cancel.signal);
 		cancel.abort();
 
-		expect(await clock.run(turn)).toBeUndefined();
-		expect(await pacer.waitForTurn(cancel.signal)).toBeUndefined();
+		expect(await clock.run(turn)).toEqual({ kind: 'cancelled' });
+		expect(await scheduler.turn(cancel.signal)).toEqual({ kind: 'cancelled' });
 	});
 
-	test('an exhausted quota announced by X-RateLimit headers pauses every request', async () => {
+	test('an exhausted quota announced by X-RateLimit headers holds every request until its reset', async () => {
 		const clock = new VirtualClock();
-		const pacer = pacerAt(clock);
-		const sentAt = (await pacer.waitForTurn()) ?? 0;
-		pacer.onSuccess(sentAt, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '30' });
+		const scheduler = new Scheduler(clock);
+		const headers = { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '30' };
+		scheduler.answered(await ticketOf(scheduler, clock), readSignal(200, headers, clock.now()));
 
-		expect(pacer.pausedUntil).toBe(30_000);
+		expect((await ticketOf(scheduler, clock)).sentAt).toBe(30_000);
 	});
 
-	test('one pacer per account; release leaves none in use, and the pace is remembered', () => {
+	test('a refusal the cap on requests in flight explains does not cut the rate, and the cap holds', async () => {
+		const clock = new VirtualClock();
+		const scheduler = new Scheduler(clock);
+		const tickets: Ticket[] = [];
+		for (let index = 0; index < 6; index++) tickets.push(await ticketOf(scheduler, clock));
+		for (const ticket of tickets.slice(0, 4)) scheduler.answered(ticket, TAKEN);
+		const rate = scheduler.rate;
+		for (const ticket of tickets.slice(4)) scheduler.answered(ticket, refused());
+
+		expect(scheduler.rate).toBe(rate);
+		const four = await Promise.all(
+			Array.from({ length: 4 }, async () => await ticketOf(scheduler, clock)),
+		);
+		let fifthGiven = false;
+		const fifth = scheduler.turn().then((turn) => {
+			fifthGiven = true;
+			return turn;
+		});
+		await clock.run(clock.wait(500));
+		expect(fifthGiven).toBe(false);
+		scheduler.answered(four[0], TAKEN);
+		expect((await clock.run(fifth)).kind).toBe('go');
+	});
+
+	test('one pace per account; release leaves none in use, and the pace is remembered', () => {
 		forgetPaces();
-		const before = { inUse: pacersInUse(), remembered: pacesRemembered() };
-		const a = acquirePacer('credential-1 https://a.test');
-		const b = acquirePacer('credential-1 https://a.test');
-		const other = acquirePacer('credential-2 https://a.test');
-		expect(b.pacer).toBe(a.pacer);
-		expect(other.pacer).not.toBe(a.pacer);
-		expect(pacersInUse()).toBe(before.inUse + 2);
+		const before = { inUse: pacesInUse(), remembered: pacesRemembered() };
+		const a = acquirePace('credential-1 https://a.test');
+		const b = acquirePace('credential-1 https://a.test');
+		const other = acquirePace('credential-2 https://a.test');
+		expect(b.scheduler).toBe(a.scheduler);
+		expect(other.scheduler).not.toBe(a.scheduler);
+		expect(pacesInUse()).toBe(before.inUse + 2);
 
 		a.release();
 		a.release(); // a second release of the same handle changes nothing
-		expect(pacersInUse()).toBe(before.inUse + 2);
+		expect(pacesInUse()).toBe(before.inUse + 2);
 		b.release();
 		other.release();
-		expect(pacersInUse()).toBe(before.inUse);
+		expect(pacesInUse()).toBe(before.inUse);
 		expect(pacesRemembered()).toBe(before.remembered + 2);
-		const again = acquirePacer('credential-1 https://a.test');
-		expect(again.pacer).toBe(a.pacer);
+		const again = acquirePace('credential-1 https://a.test');
+		expect(again.scheduler).toBe(a.scheduler);
 		again.release();
 	});
 
@@ -467,7 +524,32 @@ describe('the pacer itself', () => {
 	}, 5000);
 });
 
-describe('RateLimit headers', () => {
+describe('signals: every answer classified once', () => {
+	const NOW = Date.parse('2026-12-06T12:00:00Z');
+	test.each([
+		[429, {}, 'refused', undefined],
+		[503, {}, 'refused', undefined],
+		[503, { 'retry-after': '1' }, 'refused', 1000],
+		[429, { 'retry-after': '0' }, 'refused', 0],
+		[429, { 'retry-after': '120' }, 'refused', 120_000],
+		[503, { 'retry-after': 'Sun, 06 Dec 2026 12:00:02 GMT' }, 'refused', 2000],
+		[429, { 'retry-after': 'soon' }, 'refused', undefined],
+		[200, {}, 'taken', undefined],
+		[404, {}, 'taken', undefined],
+		[500, {}, 'silent', undefined],
+		[502, { 'retry-after': '1' }, 'silent', undefined],
+		[504, {}, 'silent', undefined],
+	])('HTTP %i %j: %s, Retry-After %p ms', (status, headers, kind, retryAfterMs) => {
+		const signal = readSignal(status, headers, NOW);
+		expect(signal.kind).toBe(kind);
+		if (signal.kind === 'refused') expect(signal.retryAfterMs).toBe(retryAfterMs);
+	});
+
+	test('429 and 503 are overload (Max Wait); 500, 502 and 504 are trouble (Max Retries)', () => {
+		expect([429, 503, 500, 502, 504].map(isOverload)).toEqual([true, true, false, false, false]);
+		expect(parseRetryAfter(['2'], NOW)).toBe(2000);
+	});
+
 	test.each([
 		[
 			'IETF fields with a policy',
@@ -494,9 +576,8 @@ describe('RateLimit headers', () => {
 			{ limit: 20, remaining: 3, resetMs: 30_000, windowMs: undefined },
 		],
 		['none at all', { 'content-type': 'application/json' }, {}],
-	])('%s', (_name, headers, expected) => {
-		const hints = readRateLimitHints(headers, 1_700_000_000_000);
-		expect(hints).toEqual({
+	])('rate-limit headers: %s', (_name, headers, expected) => {
+		expect(readQuota(headers, 1_700_000_000_000)).toEqual({
 			limit: undefined,
 			remaining: undefined,
 			resetMs: undefined,
@@ -527,7 +608,7 @@ describe('through the engine', () => {
 		const batch = ids('call', 120);
 		simulator.addCalls(batch);
 		simulator.configure({ rateLimit: { requestsPerSecond: 40 }, latencyMs: 5 });
-		const pacers = loadedPaceRegistry();
+		const paces = loadedPaceRegistry();
 
 		const result = await run({
 			items: idItems(batch),
@@ -538,23 +619,23 @@ describe('through the engine', () => {
 		expect(result.error).toBeUndefined();
 		expectErasedExactlyOnce(batch);
 		expect(simulator.stats.rateLimited).toBeGreaterThan(0);
-		expect(pacers.pacersInUse()).toBe(0);
-		expect(pacers.pacesRemembered()).toBe(1);
-		const next = pacers.acquirePacer(`${TWIN24_CREDENTIAL_ID} ${simulator.cisBaseUrl}`);
+		expect(paces.pacesInUse()).toBe(0);
+		expect(paces.pacesRemembered()).toBe(1);
+		const next = paces.acquirePace(`${TWIN24_CREDENTIAL_ID} ${simulator.cisBaseUrl}`);
 		next.release();
 		// Found near the limit, below the 50/s a pace starts from.
-		expect(next.pacer.rate).toBeLessThanOrEqual(45);
+		expect(next.scheduler.rate).toBeLessThanOrEqual(45);
 	});
 
 	test('two executions at once on one account share one pace, and leave nothing behind', async () => {
 		const [first, second] = [ids('first', 60), ids('second', 120)];
 		simulator.addCalls([...first, ...second]);
 		simulator.configure({ rateLimit: { requestsPerSecond: 40 }, latencyMs: 5 });
-		const pacers = loadedPaceRegistry();
+		const paces = loadedPaceRegistry();
 		let sharedSeen = false;
 		const watch = setInterval(() => {
 			const started = new Set(simulator.requests.map((request) => request.id?.split('-')[0]));
-			if (started.has('first') && started.has('second')) sharedSeen ||= pacers.pacersInUse() === 1;
+			if (started.has('first') && started.has('second')) sharedSeen ||= paces.pacesInUse() === 1;
 		}, 5);
 
 		const [one, two] = await Promise.all(
@@ -575,7 +656,7 @@ describe('through the engine', () => {
 		expect([one.error, two.error]).toEqual([undefined, undefined]);
 		expectErasedExactlyOnce([...first, ...second]);
 		expect(sharedSeen).toBe(true);
-		expect(pacers.pacersInUse()).toBe(0);
+		expect(paces.pacesInUse()).toBe(0);
 	});
 
 	test.each([

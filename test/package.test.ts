@@ -12,7 +12,7 @@ import { NodeHelpers } from 'n8n-workflow';
 import { Twin24Api } from '../credentials/Twin24Api.credentials';
 import { Twin24 } from '../nodes/Twin24/Twin24.node';
 import { checkBaseUrl, joinUrl } from '../nodes/Twin24/transport/account';
-import { parseRetryAfter } from '../nodes/Twin24/transport/pacing/rateLimitHeaders';
+import { parseRetryAfter } from '../nodes/Twin24/transport/pacing/signals';
 
 const root = join(__dirname, '..', '..');
 const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {

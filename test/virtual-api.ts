@@ -3,9 +3,11 @@
  * a fake clock that jumps from one timer to the next, and workers that use the pacer the way the
  * transport does. Runs of many seconds take milliseconds and never depend on the machine.
  */
-import type { PacerClock } from '../nodes/Twin24/transport/pacing/pacer';
-import { Pacer } from '../nodes/Twin24/transport/pacing/pacer';
-import { acquirePacer } from '../nodes/Twin24/transport/pacing/registry';
+import { acquirePace } from '../nodes/Twin24/transport/pacing/registry';
+import type { PaceClock } from '../nodes/Twin24/transport/pacing/scheduler';
+import { Scheduler } from '../nodes/Twin24/transport/pacing/scheduler';
+import type { Signal } from '../nodes/Twin24/transport/pacing/signals';
+import { readSignal } from '../nodes/Twin24/transport/pacing/signals';
 import type { RateLimitSetting } from './simulator/simulator';
 import { RateLimit } from './simulator/simulator';
 
@@ -16,7 +18,7 @@ interface Timer {
 }
 
 /** Time stands still until `run` moves it to the next timer. */
-export class VirtualClock implements PacerClock {
+export class VirtualClock implements PaceClock {
 	private time = 0;
 	private order = 0;
 	private timers: Timer[] = [];
@@ -146,11 +148,19 @@ export interface SenderRun {
 	tag?: string;
 }
 
-/** Sends `items` requests through `pacer`, `concurrency` at a time, as the transport does. */
+/** What the transport reads from an answer, read the same way (pacing/signals). */
+function signalOf(clock: VirtualClock, answer: Answer): Signal {
+	const headers: Record<string, unknown> = { ...answer.headers };
+	if (answer.retryAfterMs !== undefined)
+		headers['retry-after'] = String(answer.retryAfterMs / 1000);
+	return readSignal(answer.admitted ? 200 : 429, headers, clock.now());
+}
+
+/** Sends `items` requests through `scheduler`, `concurrency` at a time, as the transport does. */
 export async function send(
 	clock: VirtualClock,
 	api: VirtualApi,
-	pacer: Pacer,
+	scheduler: Scheduler,
 	run: SenderRun,
 ): Promise<{ endedAt: number; sent: number }> {
 	if (run.startAt !== undefined) await clock.wait(run.startAt);
@@ -159,7 +169,7 @@ export async function send(
 	let done = 0;
 	// As the router tells the transport: how many items are not done yet.
 	const user = {};
-	pacer.setBacklog(user, run.items);
+	scheduler.setBacklog(user, run.items);
 	// As the transport: Concurrency counts requests (waiting for a turn or in flight), and twice
 	// as many items are worked on, so an item waiting out a Retry-After leaves its slot to another.
 	let freeSlots = run.concurrency;
@@ -178,39 +188,44 @@ export async function send(
 			next++;
 			for (;;) {
 				await takeSlot();
-				const sentAt = await pacer.waitForTurn();
-				if (sentAt === undefined) throw new Error('a turn was refused without a cancel');
+				const turn = await scheduler.turn();
+				if (turn.kind !== 'go')
+					throw new Error(`a turn was refused without a cancel: ${turn.kind}`);
 				sent++;
 				const answer = await api.request(run.tag);
 				giveSlot();
-				if (answer.admitted) {
-					pacer.onSuccess(sentAt, answer.headers);
-					pacer.setBacklog(user, run.items - ++done);
+				const signal = signalOf(clock, answer);
+				scheduler.answered(turn.ticket, signal);
+				if (signal.kind !== 'refused') {
+					scheduler.setBacklog(user, run.items - ++done);
 					break;
 				}
 				// As the transport: the refused request waits out its own Retry-After, then its turn.
-				pacer.onRateLimited(sentAt, answer.retryAfterMs, answer.headers);
-				if (answer.retryAfterMs !== undefined) await clock.wait(answer.retryAfterMs);
+				if (signal.retryAfterMs !== undefined) await clock.wait(signal.retryAfterMs);
 			}
 		}
 	};
 	await Promise.all(Array.from({ length: 2 * run.concurrency }, worker));
-	pacer.setBacklog(user, undefined);
+	scheduler.setBacklog(user, undefined);
 	return { endedAt: clock.now(), sent };
 }
 
-/** One sender (one pacer) through one limit: how long it took and how many were refused. */
-export async function runOne(
-	options: VirtualApiOptions & SenderRun,
-): Promise<{ api: VirtualApi; pacer: Pacer; endedAt: number; sent: number; refusedShare: number }> {
+/** One sender (one scheduler) through one limit: how long it took and how many were refused. */
+export async function runOne(options: VirtualApiOptions & SenderRun): Promise<{
+	api: VirtualApi;
+	scheduler: Scheduler;
+	endedAt: number;
+	sent: number;
+	refusedShare: number;
+}> {
 	const clock = new VirtualClock();
 	const api = new VirtualApi(clock, options);
-	const pacer = new Pacer(clock);
-	const { endedAt, sent } = await clock.run(send(clock, api, pacer, options));
-	return { api, pacer, endedAt, sent, refusedShare: api.refused / sent };
+	const scheduler = new Scheduler(clock);
+	const { endedAt, sent } = await clock.run(send(clock, api, scheduler, options));
+	return { api, scheduler, endedAt, sent, refusedShare: api.refused / sent };
 }
 
-export { Pacer };
+export { Scheduler };
 
 export interface SequenceRun {
 	/** When the run took the pace, and its rate then. */
@@ -232,10 +247,10 @@ export async function runInSequence(
 	const runs: SequenceRun[] = [];
 	for (let index = 0; index < options.runs; index++) {
 		if (index > 0 && options.gapMs !== undefined) await clock.wait(options.gapMs);
-		const pace = acquirePacer(options.accountKey, clock);
+		const pace = acquirePace(options.accountKey, clock);
 		const startedAt = clock.now();
-		const startRate = pace.pacer.rate;
-		const { endedAt, sent } = await send(clock, api, pace.pacer, options);
+		const startRate = pace.scheduler.rate;
+		const { endedAt, sent } = await send(clock, api, pace.scheduler, options);
 		pace.release();
 		runs.push({ startedAt, startRate, endedAt, sent });
 	}

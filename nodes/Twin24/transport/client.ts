@@ -15,11 +15,12 @@ import type { Failure } from './failures';
 import { describeFailure, failureOfThrown, waitTooLong } from './failures';
 import type { Attempt, Headers, PlannedRequest, ResponseStream } from './http';
 import { apiMessageOf, readCapped, redact, requestOptions } from './http';
-import type { Pacer } from './pacing/pacer';
-import { pause } from './pacing/pacer';
-import { parseRetryAfter } from './pacing/rateLimitHeaders';
 import type { PaceHandle } from './pacing/registry';
-import { acquirePacer } from './pacing/registry';
+import { acquirePace } from './pacing/registry';
+import type { Scheduler, Ticket } from './pacing/scheduler';
+import { pause } from './pacing/scheduler';
+import type { Signal } from './pacing/signals';
+import { SILENT, isOverload, parseRetryAfter, readSignal } from './pacing/signals';
 import type { RetryLimits } from './retryPolicy';
 import { RetryPolicy } from './retryPolicy';
 import type { TokenUse } from './session';
@@ -79,8 +80,10 @@ export interface TransportStats {
 	rateLimited: number;
 }
 
-type Turn =
-	{ kind: 'granted'; at: number } | { kind: 'refused'; failure: Failure } | { kind: 'interrupted' };
+type TurnForRequest =
+	| { kind: 'granted'; ticket: Ticket }
+	| { kind: 'refused'; failure: Failure }
+	| { kind: 'interrupted' };
 
 type Next =
 	| { kind: 'result'; result: SendResult }
@@ -188,7 +191,7 @@ export class Twin24Client {
 		/** Ends the run's sending: no request starts after it, and every wait ends. */
 		private readonly signal: AbortSignal,
 	) {
-		this.pace = acquirePacer(account);
+		this.pace = acquirePace(account);
 		signal.addEventListener('abort', this.endTurnWaits, { once: true });
 	}
 
@@ -236,8 +239,8 @@ export class Twin24Client {
 		this.pace.release();
 	}
 
-	private get pacer(): Pacer {
-		return this.pace.pacer;
+	private get scheduler(): Scheduler {
+		return this.pace.scheduler;
 	}
 
 	/** Sends one request, retrying only this request, and only where that is safe. */
@@ -251,9 +254,10 @@ export class Twin24Client {
 				async (credentials) => await this.attempt(request, credentials),
 				this.signal,
 			);
+			this.scheduler.answered(turn.ticket, this.signalOf(use));
 			if (use.kind === 'interrupted') return tries.interrupted();
 			if (use.kind === 'unusable') return tries.failed(use.failure);
-			const next = this.afterAttempt(use, turn.at, tries);
+			const next = this.afterAttempt(use, tries);
 			if (next.kind === 'result') return next.result;
 			if (next.kind === 'retry') {
 				this.stats.retries++;
@@ -266,22 +270,22 @@ export class Twin24Client {
 		}
 	}
 
+	/** What an attempt says about the account's limit: the one reading is in pacing/signals. */
+	private signalOf(use: TokenUse): Signal {
+		if (use.kind !== 'sent' || use.attempt.kind === 'error') return SILENT;
+		const statusCode = use.attempt.kind === 'success' ? 200 : use.attempt.statusCode;
+		return readSignal(statusCode, use.attempt.headers, Date.now());
+	}
+
 	/** What to do after one attempt: answer with a result, log in again, or retry after a wait. */
 	private afterAttempt(
 		{ attempt, tokenUsed }: Extract<TokenUse, { kind: 'sent' }>,
-		sentAt: number,
 		tries: RequestTries,
 	): Next {
 		tries.count(attempt);
 		// n8n aborts the requests in flight when the execution is cancelled; Twin24 may have them.
 		if (attempt.kind === 'error' && this.cancelled) return result(tries.interrupted(true));
-		if (attempt.kind === 'success') {
-			this.pacer.onSuccess(sentAt, attempt.headers);
-			return result(tries.done());
-		}
-		if (attempt.kind === 'response' && attempt.statusCode !== 429) {
-			this.pacer.onSuccess(sentAt, attempt.headers);
-		}
+		if (attempt.kind === 'success') return result(tries.done());
 		if (attempt.kind === 'response' && attempt.statusCode === 401) {
 			if (this.session.loginMode && tries.mayLogInAgain()) {
 				this.session.invalidate(tokenUsed);
@@ -295,21 +299,16 @@ export class Twin24Client {
 			return result(tries.notFound(httpFailure(attempt)));
 		}
 		const failure = attempt.kind === 'error' ? attempt.failure : httpFailure(attempt);
-		const retryAfterMs =
-			attempt.kind === 'response' ? this.readRetryAfter(attempt, sentAt) : undefined;
+		const retryAfterMs = attempt.kind === 'response' ? this.readRetryAfter(attempt) : undefined;
 		const decision = tries.policy.afterFailure(failure, retryAfterMs);
 		if (!decision.retry) return result(tries.failed(decision.failure));
 		return { kind: 'retry', after: failure, waitMs: decision.waitMs };
 	}
 
-	/** The answer's Retry-After; a 429 also tells the shared pace. */
-	private readRetryAfter(attempt: Extract<Attempt, { kind: 'response' }>, sentAt: number) {
-		const retryAfterMs = parseRetryAfter(attempt.headers['retry-after']);
-		if (attempt.statusCode === 429) {
-			this.stats.rateLimited++;
-			this.pacer.onRateLimited(sentAt, retryAfterMs, attempt.headers);
-		}
-		return retryAfterMs;
+	/** The answer's Retry-After, counting the refusals for overload. */
+	private readRetryAfter(attempt: Extract<Attempt, { kind: 'response' }>): number | undefined {
+		if (isOverload(attempt.statusCode)) this.stats.rateLimited++;
+		return parseRetryAfter(attempt.headers['retry-after']);
 	}
 
 	private get cancelled(): boolean {
@@ -327,27 +326,22 @@ export class Twin24Client {
 	 * Waits for the pace to let a request through, or says why it may not go: the run ended, no
 	 * request can succeed any more, or Twin24 asked for a longer wait than the node may make.
 	 */
-	private async turn(): Promise<Turn> {
-		for (;;) {
-			if (this.session.unusable) return { kind: 'refused', failure: this.session.unusable };
-			if (this.signal.aborted) return { kind: 'interrupted' };
-			const pausedForMs = this.pacer.pausedUntil - Date.now();
-			if (pausedForMs > this.settings.maxWaitMs) {
-				return { kind: 'refused', failure: waitTooLong(429, pausedForMs, this.settings.maxWaitMs) };
-			}
-			const at = await this.waitForTurn();
-			if (at === undefined || this.signal.aborted) return { kind: 'interrupted' };
-			// A 429 that came back while this request waited may have pushed the pause further.
-			if (this.pacer.pausedUntil <= Date.now()) return { kind: 'granted', at };
-		}
-	}
-
-	private async waitForTurn(): Promise<number | undefined> {
-		if (this.signal.aborted) return undefined;
+	private async turn(): Promise<TurnForRequest> {
+		if (this.session.unusable) return { kind: 'refused', failure: this.session.unusable };
+		if (this.signal.aborted) return { kind: 'interrupted' };
 		const wait = new AbortController();
 		this.turnWaits.add(wait);
 		try {
-			return await this.pacer.waitForTurn(wait.signal);
+			const turn = await this.scheduler.turn(wait.signal, this.settings.maxWaitMs);
+			if (turn.kind === 'paused') {
+				const { statusCode, until } = turn;
+				const failure = waitTooLong(statusCode, until - Date.now(), this.settings.maxWaitMs);
+				return { kind: 'refused', failure };
+			}
+			if (turn.kind === 'cancelled') return { kind: 'interrupted' };
+			if (!this.signal.aborted) return { kind: 'granted', ticket: turn.ticket };
+			this.scheduler.answered(turn.ticket, SILENT);
+			return { kind: 'interrupted' };
 		} finally {
 			this.turnWaits.delete(wait);
 		}

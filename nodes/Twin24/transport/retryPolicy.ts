@@ -1,5 +1,6 @@
 import type { Failure } from './failures';
 import { waitTooLong } from './failures';
+import { isOverload } from './pacing/signals';
 
 /**
  * Every retry decision in one place: which failures are retried, for how long or how often, how
@@ -75,8 +76,9 @@ function isRetryable(failure: Failure): boolean {
 	}
 }
 
-function isRateLimited(failure: Failure): boolean {
-	return failure.kind === 'http' && failure.statusCode === 429;
+/** Refused for overload (429, 503): under Max Wait, not Max Retries. See pacing/signals. */
+function isOverloaded(failure: Failure): boolean {
+	return failure.kind === 'http' && isOverload(failure.statusCode);
 }
 
 export interface RetryLimits {
@@ -89,15 +91,16 @@ export type RetryDecision = { retry: true; waitMs: number } | { retry: false; fa
 
 /**
  * The retries of one request. A shared limit may refuse one request several times while its
- * window drains, so 429s are retried for as long as Max Wait from the first one, whatever their
- * number; other trouble (5xx, 408, dropped connections, timeouts) up to Max Retries times.
+ * window drains, so refusals for overload (429, 503) are retried for as long as Max Wait from
+ * the first one, whatever their number; other trouble (408, 500, 502, 504, dropped connections,
+ * timeouts) up to Max Retries times.
  */
 export class RetryPolicy {
 	retries = 0;
 	/** An attempt (of this request, or of an earlier run's) failed in a way Twin24 may have carried out. */
 	mayHaveBeenCarriedOut: boolean;
 	private troubleRetries = 0;
-	private rateLimitedSince: number | undefined;
+	private overloadedSince: number | undefined;
 
 	constructor(
 		private readonly limits: RetryLimits,
@@ -120,9 +123,9 @@ export class RetryPolicy {
 				failure: waitTooLong(failure.statusCode, retryAfterMs, this.limits.maxWaitMs),
 			};
 		}
-		// After a 429 the shared pace holds every request back; the refused one also waits out its
-		// own Retry-After, which the pace may take for a mere slowdown when it is a second or less.
-		const waitMs = isRateLimited(failure)
+		// After an overload the shared pace slows every request down; the refused one also waits
+		// out its own Retry-After, which the pace does not impose on the others.
+		const waitMs = isOverloaded(failure)
 			? (retryAfterMs ?? 0)
 			: Math.max(backoffMs(this.troubleRetries), retryAfterMs ?? 0);
 		if (!this.mayRetry(failure)) return { retry: false, failure };
@@ -131,9 +134,9 @@ export class RetryPolicy {
 	}
 
 	private mayRetry(failure: Failure): boolean {
-		if (isRateLimited(failure)) {
-			this.rateLimitedSince ??= Date.now();
-			return Date.now() - this.rateLimitedSince <= this.limits.maxWaitMs;
+		if (isOverloaded(failure)) {
+			this.overloadedSince ??= Date.now();
+			return Date.now() - this.overloadedSince <= this.limits.maxWaitMs;
 		}
 		if (this.troubleRetries >= this.limits.maxRetries) return false;
 		this.troubleRetries++;

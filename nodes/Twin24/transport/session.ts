@@ -4,7 +4,7 @@ import { SESSION_TOKEN_PROPERTY, bearerTokenOf } from './account';
 import type { Failure } from './failures';
 import { waitTooLongText } from './failures';
 import type { Attempt } from './http';
-import { pause } from './pacing/pacer';
+import { pause } from './pacing/scheduler';
 import type { RetryLimits } from './retryPolicy';
 import { backoffMs } from './retryPolicy';
 

@@ -1,8 +1,8 @@
-import type { PacerClock } from './pacer';
-import { Pacer, systemClock } from './pacer';
+import type { PaceClock } from './scheduler';
+import { Scheduler, systemClock } from './scheduler';
 
 /**
- * One Pacer per Twin24 account in this process: every execution and node that uses the account
+ * One Scheduler per Twin24 account in this process: every execution and node that uses the account
  * shares it, so they split its limit instead of fighting over it. When the last of them lets go,
  * the account's pace is remembered for a while, so that the next run (a Loop Over Items round, the
  * next scheduled execution) starts at the pace already found instead of finding it again.
@@ -18,8 +18,8 @@ export const PACE_MEMORY_MS = 10 * 60 * 1000;
 export const REMEMBERED_PACES = 100;
 
 interface AccountPace {
-	pacer: Pacer;
-	clock: PacerClock;
+	scheduler: Scheduler;
+	clock: PaceClock;
 	users: number;
 	/** When the last user let go; undefined while the pace is in use. */
 	idleSince: number | undefined;
@@ -30,36 +30,41 @@ const accountPaces = new Map<string, AccountPace>();
 
 /** One user's hold on an account's pace. */
 export interface PaceHandle {
-	pacer: Pacer;
+	scheduler: Scheduler;
 	/** How many requests this user still has to send (it may stop probing near the end). */
 	setBacklog(requests: number): void;
 	release(): void;
 }
 
-/** The one Pacer of a Twin24 account (key = credential id + CIS base URL) in this process. */
-export function acquirePacer(accountKey: string, clock?: PacerClock): PaceHandle {
+/** The one Scheduler of a Twin24 account (key = credential id + CIS base URL) in this process. */
+export function acquirePace(accountKey: string, clock?: PaceClock): PaceHandle {
 	forgetOldPaces();
 	let entry = accountPaces.get(accountKey);
 	if (entry === undefined) {
 		const paceClock = clock ?? systemClock;
-		entry = { pacer: new Pacer(paceClock), clock: paceClock, users: 0, idleSince: undefined };
+		entry = {
+			scheduler: new Scheduler(paceClock),
+			clock: paceClock,
+			users: 0,
+			idleSince: undefined,
+		};
 		accountPaces.set(accountKey, entry);
 	}
-	if (entry.idleSince !== undefined) entry.pacer.resume();
+	if (entry.idleSince !== undefined) entry.scheduler.resume();
 	entry.idleSince = undefined;
 	entry.users++;
 	const account = entry;
 	const user = {};
 	let released = false;
 	return {
-		pacer: account.pacer,
+		scheduler: account.scheduler,
 		setBacklog(requests) {
-			if (!released) account.pacer.setBacklog(user, requests);
+			if (!released) account.scheduler.setBacklog(user, requests);
 		},
 		release() {
 			if (released) return;
 			released = true;
-			account.pacer.setBacklog(user, undefined);
+			account.scheduler.setBacklog(user, undefined);
 			account.users--;
 			if (account.users === 0) rest(accountKey, account);
 		},
@@ -69,7 +74,7 @@ export function acquirePacer(accountKey: string, clock?: PacerClock): PaceHandle
 /** Keeps an account's pace, now without users, as the most recently idle one. */
 function rest(accountKey: string, account: AccountPace): void {
 	account.idleSince = account.clock.now();
-	account.pacer.rest();
+	account.scheduler.rest();
 	accountPaces.delete(accountKey);
 	accountPaces.set(accountKey, account);
 	forgetOldPaces();
@@ -91,8 +96,8 @@ function forgetOldPaces(): void {
 	}
 }
 
-/** How many accounts have a pacer in use in this process (for tests). */
-export function pacersInUse(): number {
+/** How many accounts have a pace in use in this process (for tests). */
+export function pacesInUse(): number {
 	let inUse = 0;
 	for (const account of accountPaces.values()) if (account.users > 0) inUse++;
 	return inUse;
@@ -101,7 +106,7 @@ export function pacersInUse(): number {
 /** How many accounts' paces are remembered without a user (for tests); forgets the old ones first. */
 export function pacesRemembered(): number {
 	forgetOldPaces();
-	return accountPaces.size - pacersInUse();
+	return accountPaces.size - pacesInUse();
 }
 
 /** Forgets every remembered pace (for tests that need a run to start from nothing). */

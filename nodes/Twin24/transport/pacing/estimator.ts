@@ -1,0 +1,289 @@
+/**
+ * The rate estimator: what the server's answers say about how fast the account may send. It runs
+ * the control law of tuning.ts on the signals of signals.ts; the scheduler asks it for the rate,
+ * the pause, and the room a sliding window has left.
+ */
+import type { Ticket } from './limits';
+import { AnnouncedQuota, InFlightCap } from './limits';
+import type { Signal } from './signals';
+import { PACE_TUNING as LAW } from './tuning';
+
+type Refused = Extract<Signal, { kind: 'refused' }>;
+
+/** Times in order; the oldest are dropped from the front in O(1). */
+class Timeline {
+	private items: number[] = [];
+	private head = 0;
+
+	get size(): number {
+		return this.items.length - this.head;
+	}
+
+	get oldest(): number | undefined {
+		return this.size > 0 ? this.items[this.head] : undefined;
+	}
+
+	push(at: number): void {
+		this.items.push(at);
+	}
+
+	/** Drops the times at or before `from`; frees their memory once they are most of it. */
+	dropThrough(from: number): void {
+		while (this.head < this.items.length && this.items[this.head] <= from) this.head++;
+		if (this.head > 1024 && this.head * 2 > this.items.length) this.compact();
+	}
+
+	/** The first time after `from`. */
+	oldestAfter(from: number): number | undefined {
+		for (let index = this.head; index < this.items.length; index++) {
+			if (this.items[index] > from) return this.items[index];
+		}
+		return undefined;
+	}
+
+	/** How many times are after `from`. */
+	countAfter(from: number): number {
+		let count = 0;
+		for (let index = this.items.length - 1; index >= this.head; index--) {
+			if (this.items[index] <= from) break;
+			count++;
+		}
+		return count;
+	}
+
+	compact(): void {
+		this.items = this.items.slice(this.head);
+		this.head = 0;
+	}
+}
+
+export class RateEstimator {
+	/** Requests per second the account may send now. */
+	rate: number = LAW.startRate;
+	/** Until when nothing may be sent (the server takes nothing now), and the status that said so. */
+	pause = { until: 0, statusCode: 429 };
+	readonly quota = new AnnouncedQuota();
+	readonly cap = new InFlightCap();
+	private phase: 'start' | 'probe' = 'start';
+	/** The rate the server last refused at: beyond it, a probe costs a refusal. */
+	private refusedAt = Number.POSITIVE_INFINITY;
+	/** The last request let through when the rate was last cut (0: never cut). */
+	private cutSeq = 0;
+	private lastSeq = 0;
+	/** Where the probe's time counts from: the cut, moved on while the rate could not be used. */
+	private probeFrom = Number.NEGATIVE_INFINITY;
+	private grownAt: number | undefined;
+	private takenSinceCut = false;
+	/** Whether the last cut measured a whole window: only then is its count the window's (see windowRoomAt). */
+	private measuredWholeWindow = false;
+	private closedPauses = 0;
+	private firstSentAt: number | undefined;
+	/** Send times of the requests of the last window, and of those refused among them. */
+	private readonly sent = new Timeline();
+	private readonly refused = new Timeline();
+	/** Time in the last window when no one wanted to send (see idle). */
+	private readonly idleSpans: Array<[number, number]> = [];
+
+	get started(): boolean {
+		return this.phase !== 'start';
+	}
+
+	noteSent(ticket: Ticket): void {
+		this.firstSentAt ??= ticket.sentAt;
+		this.lastSeq = ticket.seq;
+		this.sent.push(ticket.sentAt);
+	}
+
+	/** No one wanted to send from `from` to `to`: that time says nothing of the server. */
+	idle(from: number, to: number): void {
+		if (to > from) this.idleSpans.push([from, to]);
+	}
+
+	/** Learns from one answer. */
+	answered(ticket: Ticket, signal: Signal, now: number): void {
+		if (signal.kind === 'silent') return;
+		if (this.quota.note(ticket, signal.quota, now)) this.takeAnnouncedRate(now);
+		if (signal.kind === 'taken') return this.taken(ticket);
+		this.refused.push(ticket.sentAt);
+		if (this.cap.refused(ticket, now) || this.quota.explains(signal.quota)) return;
+		// Refusals of requests sent before the last cut echo the overshoot that cut answered.
+		if (ticket.seq <= this.cutSeq) return;
+		const closed = this.cutSeq > 0 && !this.takenSinceCut;
+		this.cut(now);
+		if (closed) this.pauseClosed(now, signal);
+		else this.closedPauses = 0;
+	}
+
+	/**
+	 * Grows the rate up to `now` by the law: slow start, then the probe. `backlog` is the requests
+	 * still to send for every user of the pace.
+	 */
+	grow(now: number, backlog: number): void {
+		const from = this.grownAt ?? now;
+		this.grownAt = now;
+		const ceiling = this.ceiling(now, backlog);
+		if (this.rate >= ceiling) {
+			this.rate = Math.max(LAW.lowestRate, Math.min(this.rate, this.refusedCeiling(backlog)));
+			// Held back (too few items, a busy process): the probe waits too.
+			this.probeFrom += now - from;
+			return;
+		}
+		if (now <= from) return;
+		const grown =
+			this.phase === 'start'
+				? this.rate * 2 ** ((now - from) / LAW.startDoublingMs)
+				: this.rate + this.probeStep(from - this.probeFrom, now - this.probeFrom);
+		this.rate = Math.min(grown, ceiling);
+	}
+
+	/**
+	 * When the next request may go for a sliding window's sake: after a cut, no window holds more
+	 * requests the server took than the rate, so that what was sent faster before the cut leaves
+	 * the window instead of meeting it full.
+	 */
+	windowRoomAt(now: number): number {
+		if (!this.measuredWholeWindow) return Number.NEGATIVE_INFINITY;
+		return this.rateRoomAt(now);
+	}
+
+	/** When the last window will hold fewer requests the server took than the rate allows. */
+	private rateRoomAt(now: number): number {
+		return this.roomAt(now, LAW.windowMs, Math.max(1, (this.rate * LAW.windowMs) / 1000));
+	}
+
+	/** When the trailing `windowMs` will hold fewer than `capacity` requests the server took. */
+	private roomAt(now: number, windowMs: number, capacity: number): number {
+		this.forget(now);
+		const from = now - windowMs;
+		const taken = this.sent.countAfter(from) - this.refused.countAfter(from);
+		if (taken < capacity) return Number.NEGATIVE_INFINITY;
+		return (this.sent.oldestAfter(from) ?? now) + windowMs;
+	}
+
+	/**
+	 * When the next request may go for an announced quota's sake. A quota stated with a window we
+	 * keep a record of is kept by that record: no trailing window holds more than the quota, which
+	 * fills a sliding window and never overruns a fixed one. Otherwise by what remains, until reset.
+	 */
+	quotaRoomAt(nextSeq: number, now: number): number {
+		const stated = this.quota.stated;
+		if (stated === undefined || stated.windowMs > LAW.windowMs) return this.quota.nextAt(nextSeq);
+		return this.roomAt(now, stated.windowMs, stated.limit);
+	}
+
+	/** Between runs: only the last window's times are kept. */
+	rest(now: number): void {
+		this.forget(now);
+		this.sent.compact();
+		this.refused.compact();
+	}
+
+	/** Taken up again after `restedMs`: the probe goes on where it stopped. */
+	resume(restedMs: number): void {
+		this.probeFrom += restedMs;
+		this.grownAt = undefined;
+	}
+
+	private taken(ticket: Ticket): void {
+		this.cap.taken(ticket);
+		if (ticket.seq > this.cutSeq) this.takenSinceCut = true;
+	}
+
+	/** The most the rate may grow to now. */
+	private ceiling(now: number, backlog: number): number {
+		// Below the start rate, what was sent lately holds nothing back: a start is that fast.
+		const used = Math.max(LAW.startRate, LAW.headroom * this.sentRate(now));
+		return Math.min(this.quota.rate, used, this.refusedCeiling(backlog));
+	}
+
+	/**
+	 * With little work left, not beyond the rate last refused: a refusal then could not be won back.
+	 * Only a rate measured over a whole window binds: one read early in a run may be far below the
+	 * limit, and short runs that follow one another would never leave it.
+	 */
+	private refusedCeiling(backlog: number): number {
+		const leftMs = (backlog * 1000) / this.rate;
+		if (leftMs >= LAW.probeWorthMs || !this.measuredWholeWindow) return Number.POSITIVE_INFINITY;
+		return Math.sqrt(LAW.decrease) * this.refusedAt;
+	}
+
+	/** The multiplicative decrease, measured: a share of what the server took. */
+	private cut(now: number): void {
+		const { lower, upper } = this.takenRate(now);
+		this.measuredWholeWindow = lower === upper && Number.isFinite(lower);
+		this.refusedAt = Math.min(this.rate, upper);
+		// Early in the first window the taken rate lies between the two readings: take their middle.
+		const taken = Math.sqrt(lower * upper);
+		this.rate = Math.max(LAW.lowestRate, LAW.decrease * Math.min(this.rate, taken));
+		this.phase = 'probe';
+		this.cutSeq = this.lastSeq;
+		this.probeFrom = now;
+		this.grownAt = now;
+		this.takenSinceCut = false;
+	}
+
+	/**
+	 * Requests per second the server took over the last window (sent less refused; those still in
+	 * flight are mostly taken), over the time someone wanted to send. Early in the first window the
+	 * count may be a start-up burst or a steady rate: `lower` reads it over the whole window,
+	 * `upper` over the time since the first request. Too few requests say nothing.
+	 */
+	private takenRate(now: number): { lower: number; upper: number } {
+		this.forget(now);
+		if (this.sent.size < LAW.minSamples) {
+			return { lower: Number.POSITIVE_INFINITY, upper: Number.POSITIVE_INFINITY };
+		}
+		const taken = Math.max(0, this.sent.size - this.refused.size);
+		const busy = Math.max(1, LAW.windowMs - this.idleInWindow(now));
+		const young = Math.max(1, Math.min(busy, now - (this.firstSentAt ?? now)));
+		return { lower: (taken * 1000) / busy, upper: (taken * 1000) / young };
+	}
+
+	/** The probe's growth between `from` and `to` ms of probe time: a step that keeps doubling. */
+	private probeStep(from: number, to: number): number {
+		const curve = (ms: number) => LAW.probeStep * 2 ** (Math.max(0, ms) / LAW.probeDoublingMs);
+		return curve(to) - curve(from);
+	}
+
+	/** Requests per second sent over the last quarter window (the time since the first, early on). */
+	private sentRate(now: number): number {
+		const span = Math.max(1, Math.min(LAW.windowMs / 4, now - (this.firstSentAt ?? now)));
+		return (this.sent.countAfter(now - span) * 1000) / span;
+	}
+
+	/**
+	 * The server takes nothing: wait for its Retry-After (or an own pause that doubles). The first
+	 * time, no longer than until the oldest request the server took in the last window leaves it:
+	 * a sliding window found full takes requests again then, whatever whole second it rounds to.
+	 */
+	private pauseClosed(now: number, { retryAfterMs, statusCode }: Refused): void {
+		const ownMs = LAW.closedPauseMs * 2 ** this.closedPauses;
+		let until = now + (retryAfterMs ?? Math.min(LAW.closedPauseCapMs, ownMs));
+		const firstRoom = this.roomAt(now, LAW.windowMs, 1);
+		if (this.closedPauses === 0 && firstRoom > now) until = Math.min(until, firstRoom);
+		this.closedPauses++;
+		if (until > this.pause.until) this.pause = { until, statusCode };
+	}
+
+	/** A stated quota and window: the rate, at once, without a slow start. */
+	private takeAnnouncedRate(now: number): void {
+		if (this.phase !== 'start') return;
+		this.rate = this.quota.rate;
+		this.refusedAt = this.quota.rate;
+		this.phase = 'probe';
+		this.probeFrom = now;
+	}
+
+	private idleInWindow(now: number): number {
+		const from = now - LAW.windowMs;
+		while (this.idleSpans.length > 0 && this.idleSpans[0][1] <= from) this.idleSpans.shift();
+		let idle = 0;
+		for (const [start, end] of this.idleSpans) idle += end - Math.max(start, from);
+		return idle;
+	}
+
+	private forget(now: number): void {
+		this.sent.dropThrough(now - LAW.windowMs);
+		this.refused.dropThrough(now - LAW.windowMs);
+	}
+}

@@ -1,0 +1,137 @@
+/**
+ * The two limits a server can have besides a rate, each learned from answers: a quota it
+ * announces (rate-limit headers), and a cap on requests in flight it does not announce.
+ */
+import type { Quota } from './signals';
+import { PACE_TUNING } from './tuning';
+
+/** One request let through: its place in the order, when, and how many were in flight with it. */
+export interface Ticket {
+	readonly seq: number;
+	readonly sentAt: number;
+	/** Requests in flight once this one was sent, itself included. */
+	readonly inFlight: number;
+}
+
+/**
+ * What the server announced of its quota. `remaining` counts as of the request `asOfSeq`; the
+ * requests let through after it have used some of it already.
+ */
+export class AnnouncedQuota {
+	/** Requests per second the server stated (a quota and its window), if it did. */
+	rate = Number.POSITIVE_INFINITY;
+	/** The quota and the window the server stated, if it did. */
+	stated: { limit: number; windowMs: number } | undefined;
+	private remaining: number | undefined;
+	private asOfSeq = -1;
+	private resetAt = Number.NEGATIVE_INFINITY;
+
+	/** Takes the newest announcement; true when it states a rate for the first time. */
+	note(ticket: Ticket, quota: Quota, now: number): boolean {
+		const firstRate = this.rate === Number.POSITIVE_INFINITY;
+		if (quota.limit !== undefined && quota.windowMs !== undefined && quota.limit > 0) {
+			this.rate = (quota.limit * 1000) / quota.windowMs;
+			this.stated = { limit: quota.limit, windowMs: quota.windowMs };
+		}
+		if (quota.remaining !== undefined && ticket.seq > this.asOfSeq) {
+			this.noteRemaining(ticket.seq, quota.remaining, quota.resetMs, now);
+		}
+		return firstRate && this.rate !== Number.POSITIVE_INFINITY;
+	}
+
+	/** Whether a refusal is the quota's: the server says none is left and when it resets. */
+	explains(quota: Quota): boolean {
+		return quota.remaining === 0 && quota.resetMs !== undefined;
+	}
+
+	/**
+	 * When the next request may go by the remaining quota: at once while it has room, else at its
+	 * reset. A reset given in whole seconds is read from every answer and the earliest it allows is
+	 * kept, so that rounding up does not cost a second per window.
+	 */
+	nextAt(nextSeq: number): number {
+		if (this.remaining === undefined) return Number.NEGATIVE_INFINITY;
+		const left = this.remaining - (nextSeq - 1 - this.asOfSeq);
+		return left > 0 ? Number.NEGATIVE_INFINITY : this.resetAt;
+	}
+
+	private noteRemaining(seq: number, remaining: number, resetMs: number | undefined, now: number) {
+		const expected = this.remaining === undefined ? 0 : this.remaining - (seq - this.asOfSeq);
+		const newWindow = this.remaining === undefined || remaining > expected;
+		this.remaining = remaining;
+		this.asOfSeq = seq;
+		if (resetMs === undefined) return;
+		const resetAt = now + resetMs;
+		this.resetAt = newWindow ? resetAt : Math.min(this.resetAt, resetAt);
+	}
+}
+
+/** Answers seen at one number of requests in flight. */
+interface Level {
+	taken: number;
+	refused: number;
+}
+
+/**
+ * A cap on requests in flight: the server refuses as concurrency grows, not as the rate grows.
+ * A refusal is the cap's when, at its number in flight and above, the server mostly refused, and
+ * below it almost never did. The cap is then one below; held for a while without a refusal it is
+ * tried one higher (see capProbeMs).
+ */
+export class InFlightCap {
+	limit = Number.POSITIVE_INFINITY;
+	private readonly levels: Level[] = [];
+	private probeMs: number = PACE_TUNING.capProbeMs;
+	private heldSince = Number.NEGATIVE_INFINITY;
+
+	taken(ticket: Ticket): void {
+		this.level(ticket.inFlight).taken++;
+	}
+
+	/** Counts the refusal; true when the cap explains it (the rate then was not too high). */
+	refused(ticket: Ticket, now: number): boolean {
+		this.level(ticket.inFlight).refused++;
+		if (ticket.inFlight > this.limit) return true;
+		if (!this.explains(ticket.inFlight)) return false;
+		if (ticket.inFlight - 1 < this.limit || this.limit === Number.POSITIVE_INFINITY) {
+			this.probeMs = this.limit === Number.POSITIVE_INFINITY ? this.probeMs : 2 * this.probeMs;
+			this.limit = ticket.inFlight - 1;
+		}
+		this.heldSince = now;
+		return true;
+	}
+
+	/** The cap now: one higher once it held for the probe's time. */
+	current(now: number): number {
+		if (this.limit !== Number.POSITIVE_INFINITY && now - this.heldSince >= this.probeMs) {
+			this.limit++;
+			this.heldSince = now;
+		}
+		return this.limit;
+	}
+
+	/** Mostly refused at `inFlight` and above, almost never below (and something taken there). */
+	private explains(inFlight: number): boolean {
+		if (inFlight < 2) return false;
+		const above = this.sum(inFlight, this.levels.length);
+		const below = this.sum(1, inFlight);
+		const rarelyBelow = below.refused * 10 <= below.taken + below.refused;
+		return below.taken > 0 && rarelyBelow && above.refused > above.taken;
+	}
+
+	private sum(from: number, to: number): Level {
+		const total = { taken: 0, refused: 0 };
+		for (let index = from; index < to; index++) {
+			total.taken += this.levels[index]?.taken ?? 0;
+			total.refused += this.levels[index]?.refused ?? 0;
+		}
+		return total;
+	}
+
+	private level(inFlight: number): Level {
+		for (let index = this.levels.length; index <= inFlight; index++) {
+			this.levels.push({ taken: 0, refused: 0 });
+		}
+		return this.levels[inFlight];
+	}
+}

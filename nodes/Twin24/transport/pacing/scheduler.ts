@@ -1,0 +1,235 @@
+/**
+ * The scheduler: who sends next, and when. Requests wait in the order they asked; each is let
+ * through once the rate, a pause, a sliding window's room, an announced quota and the cap on
+ * requests in flight all allow it (the estimator says what they are), or as soon as the run ends.
+ */
+import { sleep } from 'n8n-workflow';
+
+import { RateEstimator } from './estimator';
+import type { Ticket } from './limits';
+import type { Signal } from './signals';
+import { PACE_TUNING } from './tuning';
+
+export type { Ticket } from './limits';
+
+/** Longest single sleep of `pause`, so that a cancel is noticed within this long. */
+const PAUSE_SLICE_MS = 50;
+/**
+ * How far behind its schedule a turn may be given, to make up for timers that fire late (a busy
+ * event loop): without it a late timer would lower the rate for good.
+ */
+const CATCH_UP_MS = 10;
+/** Gaps shorter than this between turns are a busy process's jitter, not a pace left unused. */
+const IDLE_GAP_MS = 100;
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+	return signal?.aborted === true;
+}
+
+/** Waits ms, ending early (within ~50 ms) once `signal` aborts. */
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+	const until = Date.now() + ms;
+	for (;;) {
+		const left = until - Date.now();
+		if (left <= 0 || isAborted(signal)) return;
+		await sleep(Math.min(left, PAUSE_SLICE_MS));
+	}
+}
+
+export interface PaceClock {
+	now(): number;
+	wait(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: PaceClock = { now: () => Date.now(), wait: pause };
+
+/** What a request waiting for its turn gets: a ticket, word of a pause too long, or nothing (cancelled). */
+export type Turn =
+	| { kind: 'go'; ticket: Ticket }
+	/** The server takes nothing until `until`, later than the request may wait. */
+	| { kind: 'paused'; until: number; statusCode: number }
+	| { kind: 'cancelled' };
+
+interface Waiter {
+	resolve(turn: Turn): void;
+	signal?: AbortSignal;
+	maxWaitMs: number;
+	onAbort(): void;
+}
+
+const CANCELLED: Turn = { kind: 'cancelled' };
+
+/** The pace of one account: one scheduler, shared by every run that uses the account. */
+export class Scheduler {
+	private readonly estimator = new RateEstimator();
+	private readonly waiters: Waiter[] = [];
+	/** Tickets given and not answered yet. */
+	private readonly open = new Set<number>();
+	private seq = 0;
+	private nextAt = Number.NEGATIVE_INFINITY;
+	private lastGivenAt: number | undefined;
+	private startBurstLeft: number = PACE_TUNING.startBurst;
+	private dispatching = false;
+	/** Wakes the dispatcher early: the last waiter left, or an answer freed room. */
+	private wake: AbortController | undefined;
+	/** Requests each user of this pace still has to send, as far as it told. */
+	private readonly backlogs = new Map<object, number>();
+	private restingSince: number | undefined;
+
+	constructor(private readonly clock: PaceClock = systemClock) {}
+
+	/** Requests per second the account may send now. */
+	get rate(): number {
+		return this.estimator.rate;
+	}
+
+	/** Until when the server takes nothing (0 when it does). */
+	get pausedUntil(): number {
+		const { until } = this.estimator.pause;
+		return until > this.clock.now() ? until : 0;
+	}
+
+	/**
+	 * Waits for a turn, in the order asked. Cancelled once `signal` aborts (nothing may be sent
+	 * then); told at once when the server takes nothing for longer than `maxWaitMs`.
+	 */
+	async turn(signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<Turn> {
+		if (isAborted(signal)) return CANCELLED;
+		const now = this.clock.now();
+		const tooLong = this.pausedTooLong(now, maxWaitMs);
+		if (tooLong !== undefined) return tooLong;
+		if (this.waiters.length === 0) {
+			this.noteIdle(now);
+			if (this.turnAt(now) <= now) return { kind: 'go', ticket: this.take(now) };
+		}
+		return await new Promise<Turn>((resolve) => {
+			const waiter: Waiter = { resolve, signal, maxWaitMs, onAbort: () => this.drop(waiter) };
+			signal?.addEventListener('abort', waiter.onAbort, { once: true });
+			this.waiters.push(waiter);
+			void this.dispatch();
+		});
+	}
+
+	/** What came back for a ticket: every ticket given is answered once (`silent` when nothing came). */
+	answered(ticket: Ticket, signal: Signal): void {
+		if (!this.open.delete(ticket.seq)) return;
+		this.estimator.answered(ticket, signal, this.clock.now());
+		this.wake?.abort();
+	}
+
+	/** How many requests `user` still has to send; undefined when it is done with the pace. */
+	setBacklog(user: object, requests: number | undefined): void {
+		if (requests === undefined) this.backlogs.delete(user);
+		else this.backlogs.set(user, requests);
+	}
+
+	/** No one uses the pace now, but it may be taken up again: what it learned stays. */
+	rest(): void {
+		this.restingSince = this.clock.now();
+		this.estimator.rest(this.restingSince);
+	}
+
+	/** Taken up again: it goes on from where it was, as if the rest had not been. */
+	resume(): void {
+		if (this.restingSince === undefined) return;
+		this.estimator.resume(this.clock.now() - this.restingSince);
+		this.restingSince = undefined;
+	}
+
+	/**
+	 * When the next turn may be given; never while the cap on requests in flight is reached. The
+	 * start's burst goes at once, but not past a pause, a window or a quota.
+	 */
+	private turnAt(now: number): number {
+		this.estimator.grow(now, this.backlog());
+		if (this.open.size >= this.estimator.cap.current(now)) return Number.POSITIVE_INFINITY;
+		const inBurst = this.startBurstLeft > 0 && !this.estimator.started;
+		return Math.max(
+			now - CATCH_UP_MS,
+			inBurst ? Number.NEGATIVE_INFINITY : this.nextAt,
+			this.estimator.pause.until,
+			this.estimator.windowRoomAt(now),
+			this.estimator.quotaRoomAt(this.seq + 1, now),
+		);
+	}
+
+	/** Lets the waiters through one by one; runs only while someone waits. */
+	private async dispatch(): Promise<void> {
+		if (this.dispatching) return;
+		this.dispatching = true;
+		try {
+			while (this.waiters.length > 0) {
+				const now = this.clock.now();
+				this.tellPausedTooLong(now);
+				if (this.waiters.length === 0) break;
+				const at = this.turnAt(now);
+				if (at > now) {
+					this.wake = new AbortController();
+					const waitMs = Number.isFinite(at) ? at - now : PACE_TUNING.windowMs;
+					await this.clock.wait(waitMs, this.wake.signal);
+					this.wake = undefined;
+					continue;
+				}
+				const waiter = this.waiters.shift() as Waiter;
+				waiter.signal?.removeEventListener('abort', waiter.onAbort);
+				waiter.resolve({ kind: 'go', ticket: this.take(now) });
+			}
+		} finally {
+			this.dispatching = false;
+		}
+	}
+
+	private pausedTooLong(now: number, maxWaitMs: number): Turn | undefined {
+		const { until, statusCode } = this.estimator.pause;
+		return until - now > maxWaitMs ? { kind: 'paused', until, statusCode } : undefined;
+	}
+
+	/** Tells the waiters that may not wait as long as the server's pause, and lets them go. */
+	private tellPausedTooLong(now: number): void {
+		for (const waiter of [...this.waiters]) {
+			const tooLong = this.pausedTooLong(now, waiter.maxWaitMs);
+			if (tooLong === undefined) continue;
+			this.waiters.splice(this.waiters.indexOf(waiter), 1);
+			waiter.signal?.removeEventListener('abort', waiter.onAbort);
+			waiter.resolve(tooLong);
+		}
+	}
+
+	private take(now: number): Ticket {
+		if (this.startBurstLeft > 0 && !this.estimator.started) this.startBurstLeft--;
+		else this.nextAt = Math.max(now - CATCH_UP_MS, this.nextAt) + 1000 / this.estimator.rate;
+		return this.give(now);
+	}
+
+	private give(now: number): Ticket {
+		this.seq++;
+		this.open.add(this.seq);
+		const ticket = { seq: this.seq, sentAt: now, inFlight: this.open.size };
+		this.estimator.noteSent(ticket);
+		this.lastGivenAt = now;
+		return ticket;
+	}
+
+	/** A turn asked with no one waiting, long after the last: no one wanted to send meanwhile. */
+	private noteIdle(now: number): void {
+		if (this.lastGivenAt === undefined) return;
+		const dueAt = Math.max(this.lastGivenAt + 1000 / this.estimator.rate, this.nextAt);
+		if (now - dueAt >= IDLE_GAP_MS) this.estimator.idle(dueAt, now);
+	}
+
+	private drop(waiter: Waiter): void {
+		const index = this.waiters.indexOf(waiter);
+		if (index < 0) return;
+		this.waiters.splice(index, 1);
+		waiter.resolve(CANCELLED);
+		if (this.waiters.length === 0) this.wake?.abort();
+	}
+
+	/** Requests all users still have to send; unbounded while any user has not said. */
+	private backlog(): number {
+		if (this.backlogs.size === 0) return Number.POSITIVE_INFINITY;
+		let total = 0;
+		for (const requests of this.backlogs.values()) total += requests;
+		return total;
+	}
+}

@@ -1,0 +1,145 @@
+/**
+ * The one place where an answer is read for what it says about the account's limit: every status
+ * and every rate-limit header is classified here, once. The retry policy asks `isOverload` which
+ * budget a failure falls under; the pace learns from the `Signal` alone.
+ */
+
+/**
+ * Statuses that say "too many requests, slow down": 429, and 503, which front-ends such as
+ * nginx's `limit_req` send for the same reason (a 503 is overload until proven otherwise). Both
+ * are retried for as long as Max Wait allows; nothing was carried out.
+ */
+const OVERLOAD_STATUSES = new Set([429, 503]);
+
+export function isOverload(statusCode: number): boolean {
+	return OVERLOAD_STATUSES.has(statusCode);
+}
+
+/** What an answer's rate-limit headers announce. Every field is optional: Twin24 documents none. */
+export interface Quota {
+	/** Requests allowed per window. */
+	limit?: number;
+	remaining?: number;
+	/** Until the window resets (or the quota is back). */
+	resetMs?: number;
+	/** The window `limit` counts in, when the server states it (`w=` of a policy). */
+	windowMs?: number;
+}
+
+/** What one answer says about the account's limit. */
+export type Signal =
+	/** The server took the request (any answer but an overload): it had room for it. */
+	| { kind: 'taken'; quota: Quota }
+	/** Refused for overload; `retryAfterMs` when the server said how long to wait. */
+	| { kind: 'refused'; statusCode: number; retryAfterMs: number | undefined; quota: Quota }
+	/** No answer, or a gateway's or server's trouble: says nothing about the limit. */
+	| { kind: 'silent' };
+
+export const SILENT: Signal = { kind: 'silent' };
+
+/** Statuses of trouble, not of the limit: the request may not have reached the limit at all. */
+function saysNothingOfTheLimit(statusCode: number): boolean {
+	return statusCode >= 500 && !isOverload(statusCode);
+}
+
+/** The one classification of an answer for the pace. */
+export function readSignal(
+	statusCode: number,
+	headers: Readonly<Record<string, unknown>>,
+	now: number,
+): Signal {
+	if (saysNothingOfTheLimit(statusCode)) return SILENT;
+	const quota = readQuota(headers, now);
+	if (!isOverload(statusCode)) return { kind: 'taken', quota };
+	const retryAfterMs = parseRetryAfter(headers['retry-after'], now);
+	return { kind: 'refused', statusCode, retryAfterMs, quota };
+}
+
+/** Retry-After as milliseconds to wait: delta-seconds (`0` included) or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+	const field = text(value)?.trim();
+	if (field === undefined || field === '') return undefined;
+	const milliseconds = /^\d+(\.\d+)?$/.test(field) ? Number(field) * 1000 : Date.parse(field) - now;
+	if (Number.isNaN(milliseconds)) return undefined;
+	return Math.max(0, milliseconds);
+}
+
+/** Reset values above this are epoch seconds, not a delta (1e9 s is 2001). */
+const EPOCH_SECONDS_FROM = 1e9;
+/** ... and above this, epoch milliseconds. */
+const EPOCH_MILLISECONDS_FROM = 1e12;
+
+function text(value: unknown): string | undefined {
+	if (typeof value === 'string') return value;
+	if (typeof value === 'number') return String(value);
+	if (!Array.isArray(value)) return undefined;
+	return value
+		.map(text)
+		.filter((part) => part !== undefined)
+		.join(', ');
+}
+
+function number(value: string | undefined): number | undefined {
+	if (value === undefined) return undefined;
+	const match = /-?\d+(\.\d+)?/.exec(value);
+	const parsed = match === null ? Number.NaN : Number(match[0]);
+	return Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
+}
+
+/** `name=value` or `name;value` parameters of a structured field, first occurrence wins. */
+function parameter(field: string | undefined, names: readonly string[]): number | undefined {
+	if (field === undefined) return undefined;
+	for (const name of names) {
+		const match = new RegExp(`(?:^|[;,\\s])${name}=("?)(\\d+(?:\\.\\d+)?)\\1`, 'i').exec(field);
+		if (match !== null) return Number(match[2]);
+	}
+	return undefined;
+}
+
+function resetToMs(seconds: number | undefined, now: number): number | undefined {
+	if (seconds === undefined) return undefined;
+	if (seconds >= EPOCH_MILLISECONDS_FROM) return Math.max(0, seconds - now);
+	if (seconds >= EPOCH_SECONDS_FROM) return Math.max(0, seconds * 1000 - now);
+	return seconds * 1000;
+}
+
+/** A policy such as `100;w=1` or `"default";q=100;w=60`: the quota and its window. */
+function readPolicy(field: string | undefined): { limit?: number; windowMs?: number } {
+	if (field === undefined) return {};
+	const first = field.split(',')[0];
+	const quota = parameter(first, ['q']) ?? number(/^\s*\d/.test(first) ? first : undefined);
+	const windowSeconds = parameter(first, ['w']);
+	return {
+		limit: quota,
+		windowMs: windowSeconds !== undefined && windowSeconds > 0 ? windowSeconds * 1000 : undefined,
+	};
+}
+
+/**
+ * An answer's rate-limit headers, in any of the common spellings: the IETF draft's
+ * `RateLimit-Limit` / `-Remaining` / `-Reset` / `RateLimit-Policy` and its combined `RateLimit`
+ * field, and the older `X-RateLimit-*`.
+ */
+export function readQuota(headers: Readonly<Record<string, unknown>>, now: number): Quota {
+	const field = (name: string) => text(headers[name]);
+	const combined = field('ratelimit');
+	const policy = readPolicy(field('ratelimit-policy') ?? field('x-ratelimit-policy'));
+	const limitField = field('ratelimit-limit') ?? field('x-ratelimit-limit');
+	// A policy states its quota and window together; a bare limit may be a bucket's size.
+	const limit =
+		policy.windowMs !== undefined && policy.limit !== undefined
+			? policy.limit
+			: (number(limitField?.split(',')[0]) ?? parameter(combined, ['limit']) ?? policy.limit);
+	const remaining =
+		number(field('ratelimit-remaining') ?? field('x-ratelimit-remaining')) ??
+		parameter(combined, ['remaining', 'r']);
+	const reset =
+		number(field('ratelimit-reset') ?? field('x-ratelimit-reset')) ??
+		parameter(combined, ['reset', 't']);
+	return {
+		limit,
+		remaining,
+		resetMs: resetToMs(reset, now),
+		windowMs: policy.windowMs ?? readPolicy(limitField?.split(',').slice(1).join(',')).windowMs,
+	};
+}
