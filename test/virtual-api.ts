@@ -61,22 +61,41 @@ export class VirtualClock implements PaceClock {
 }
 
 export interface VirtualApiOptions {
+	/** Any shape the simulator has, with its refusal's status, body and headers. */
 	limit: RateLimitSetting;
 	latencyMs: number;
 	/**
-	 * How long a 429 takes to come back; default 1 ms, as from the simulator on the same machine.
+	 * How long a refusal takes to come back; default 1 ms, as from the simulator on the same machine.
 	 * From a remote API it travels the network like any answer (and a busy process reads it late).
 	 */
 	refusalLatencyMs?: number;
 }
 
-interface Answer {
+/** What the simulator would send for the request, as far as the limit decides it. */
+export interface Answer {
+	/** 200 when admitted, else the refusal's status (429, or 503 for some shapes). */
+	status: number;
+	/**
+	 * Lower-case names, rendered exactly as the simulator renders them (one shared function): the
+	 * rate-limit headers, and on a refusal `retry-after` (an HTTP date from the virtual clock's now,
+	 * the epoch being its 0) and `content-type`.
+	 */
+	headers: Record<string, string>;
+	/** The refusal's body (JSON, nginx's HTML page, text or ''); '' when admitted. */
+	body: string;
 	admitted: boolean;
+	/**
+	 * The Retry-After as the transport reads it, in ms; undefined when there is none. Kept so the
+	 * current senders read it; the headers say the same.
+	 */
 	retryAfterMs: number | undefined;
-	headers: Record<string, unknown>;
 }
 
-/** The simulator's rate limit on the fake clock; 429s come back at once, like the simulator's. */
+/**
+ * The simulator's rate limit on the fake clock: every shape, refusal and header the HTTP simulator
+ * has. Refusals come back at once, like the simulator's; an admitted request is in flight (for a
+ * cap on requests in flight) from its arrival to its answer, `latencyMs` later.
+ */
 export class VirtualApi {
 	/** When each admitted request arrived, by the tag of its sender. */
 	private readonly admitted: Array<{ at: number; tag: string }> = [];
@@ -97,16 +116,21 @@ export class VirtualApi {
 	}
 
 	async request(tag = ''): Promise<Answer> {
-		const { admission, headers } = this.limit.take(this.clock.now());
-		const blocked = this.clock.now() < this.blockedUntil;
-		if (admission.waitMs > 0 || blocked) {
-			this.refusedAt.push(this.clock.now());
-			await this.clock.wait(this.options.refusalLatencyMs ?? 1);
-			return { admitted: false, retryAfterMs: this.retryAfterMs(admission.waitMs), headers };
+		const now = this.clock.now();
+		let answer = this.limit.answer(now, now);
+		if (answer.admitted && now < this.blockedUntil) {
+			this.limit.release();
+			answer = this.limit.refusal(0, now, answer.headers);
 		}
-		this.admitted.push({ at: this.clock.now(), tag });
+		if (!answer.admitted) {
+			this.refusedAt.push(now);
+			await this.clock.wait(this.options.refusalLatencyMs ?? 1);
+			return { ...answer, retryAfterMs: readRetryAfter(answer.headers, now) };
+		}
+		this.admitted.push({ at: now, tag });
 		await this.clock.wait(this.options.latencyMs);
-		return { admitted: true, retryAfterMs: undefined, headers };
+		this.limit.release();
+		return { ...answer, retryAfterMs: undefined };
 	}
 
 	/** When the requests of `tag` (all when undefined) were admitted. */
@@ -128,15 +152,14 @@ export class VirtualApi {
 		}
 		return undefined;
 	}
+}
 
-	/** As the simulator sends it, read as the transport reads it. */
-	private retryAfterMs(waitMs: number): number | undefined {
-		const form = this.options.limit.retryAfter ?? 'seconds';
-		if (form === 'none') return undefined;
-		if (form === 'seconds') return Math.max(1, Math.ceil(waitMs / 1000)) * 1000;
-		const now = this.clock.now();
-		return Math.ceil((now + waitMs) / 1000) * 1000 - now;
-	}
+/** Retry-After as a client reads it: delta-seconds, or an HTTP date less `now`. */
+function readRetryAfter(headers: Record<string, string>, now: number): number | undefined {
+	const value = headers['retry-after'];
+	if (value === undefined) return undefined;
+	if (/^\d+$/.test(value)) return Number(value) * 1000;
+	return Math.max(0, Date.parse(value) - now);
 }
 
 export interface SenderRun {

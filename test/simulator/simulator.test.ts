@@ -4,7 +4,15 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { DEMO_ACCESS_TOKEN, DEMO_CALL_IDS, RateLimit, Twin24Simulator } from './simulator';
+import type { LimitAnswer, RateLimitSetting } from './simulator';
+import {
+	DEMO_ACCESS_TOKEN,
+	DEMO_CALL_IDS,
+	nginxErrorPage,
+	RateLimit,
+	readSwitches,
+	Twin24Simulator,
+} from './simulator';
 
 const EMAIL = 'ops@example.test';
 const PASSWORD = 'test-SECRET-password';
@@ -462,5 +470,296 @@ describe('rate limit shapes (on explicit times)', () => {
 		expect([0, 1].map((at) => admitted(limit, at))).toEqual([true, true]);
 		const raised = limit.retune({ requestsPerSecond: 3 });
 		expect([2, 3].map((at) => admitted(raised, at))).toEqual([true, false]);
+	});
+});
+
+describe('ways to say "slow down" (on explicit times)', () => {
+	/** Some wall-clock moment 400 ms into a second, for HTTP dates. */
+	const EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0, 400);
+	const answers = (limit: RateLimit, times: readonly number[]): LimitAnswer[] =>
+		times.map((at) => limit.answer(at, EPOCH + at));
+	const statuses = (limit: RateLimit, times: readonly number[]): number[] =>
+		answers(limit, times).map((answer) => answer.status);
+
+	it("nginx limit_req, burst 5 nodelay: 1 + 5 at once, then one per 1/rate; 503 with nginx's page", () => {
+		const limit = new RateLimit({ requestsPerSecond: 50, shape: 'leakyBucket', burst: 5 });
+		expect(statuses(limit, [0, 0, 0, 0, 0, 0, 0])).toEqual([200, 200, 200, 200, 200, 200, 503]);
+		// 20 ms leak one request: one more passes, the next at the same moment does not.
+		expect(statuses(limit, [20, 20, 30, 40])).toEqual([200, 503, 503, 200]);
+		const refused = limit.answer(40, EPOCH);
+		expect(refused.body).toBe(nginxErrorPage(503));
+		expect(
+			refused.body.startsWith('<html>\r\n<head><title>503 Service Temporarily Unavailable</title>'),
+		).toBe(true);
+		expect(refused.headers).toEqual({ 'content-type': 'text/html' });
+		expect(limit.take(40).admission.waitMs).toBe(20);
+	});
+
+	it('nginx limit_req, burst 0: one per 1/rate, refused requests change nothing', () => {
+		const limit = new RateLimit({ requestsPerSecond: 50, shape: 'leakyBucket', burst: 0 });
+		expect(statuses(limit, [0, 0, 10, 19, 20, 20, 45, 60])).toEqual([
+			200, 503, 503, 503, 200, 503, 200, 503,
+		]);
+		expect(
+			readSwitches({ rateLimit: { requestsPerSecond: 5, shape: 'leakyBucket', burst: 0 } })
+				.rateLimit?.burst,
+		).toBe(0);
+		expect(() =>
+			readSwitches({ rateLimit: { requestsPerSecond: 5, shape: 'tokenBucket', burst: 0 } }),
+		).toThrow(RangeError);
+	});
+
+	it('overload: 503 with Retry-After 1 whatever the real wait, JSON body', () => {
+		const limit = new RateLimit({ requestsPerSecond: 2, status: 503, retryAfterSeconds: 1 });
+		const [, , refused] = answers(limit, [0, 0, 0]);
+		expect(refused.status).toBe(503);
+		expect(JSON.parse(refused.body)).toEqual({ message: 'Service temporarily overloaded' });
+		expect(refused.headers).toEqual({
+			'content-type': 'application/json; charset=utf-8',
+			'retry-after': '1',
+		});
+		// Still 1 with almost nothing left to wait.
+		expect(limit.answer(999, EPOCH).headers['retry-after']).toBe('1');
+	});
+
+	it('429 with an HTTP-date Retry-After two seconds ahead, whatever the bucket says', () => {
+		const setting: RateLimitSetting = {
+			requestsPerSecond: 100,
+			shape: 'tokenBucket',
+			burst: 5,
+			retryAfter: 'http-date',
+			retryAfterSeconds: 2,
+		};
+		const limit = new RateLimit(setting);
+		const all = answers(limit, [0, 0, 0, 0, 0, 0]);
+		expect(all.map((answer) => answer.status)).toEqual([200, 200, 200, 200, 200, 429]);
+		expect(limit.take(0).admission.waitMs).toBeCloseTo(10);
+		// 00:00:00.400 + 2 s, rounded up to the date's whole second.
+		expect(all[5].headers['retry-after']).toBe('Thu, 01 Jan 2026 00:00:03 GMT');
+	});
+
+	it('a fixed window announcing itself: X-RateLimit-* on every answer, Retry-After to its end', () => {
+		const limit = new RateLimit({ requestsPerSecond: 100, shape: 'fixedWindow', headers: 'x' });
+		const first = answers(
+			limit,
+			Array.from({ length: 100 }, () => 0),
+		);
+		expect(first[0].headers).toEqual({
+			'x-ratelimit-limit': '100',
+			'x-ratelimit-remaining': '99',
+			'x-ratelimit-reset': '1',
+		});
+		expect(first[99].headers['x-ratelimit-remaining']).toBe('0');
+		const refused = limit.answer(400, EPOCH);
+		expect(refused.status).toBe(429);
+		expect(refused.headers).toMatchObject({
+			'retry-after': '1',
+			'x-ratelimit-remaining': '0',
+			'x-ratelimit-reset': '1',
+		});
+		expect(limit.take(400).admission.waitMs).toBe(600);
+		// A new window: the whole quota again.
+		expect(limit.answer(1000, EPOCH).headers['x-ratelimit-remaining']).toBe('99');
+	});
+
+	it('a per-minute fixed window: Retry-After to the end of the minute', () => {
+		const limit = new RateLimit({
+			requestsPerSecond: 5,
+			shape: 'fixedWindow',
+			windowSeconds: 60,
+			headers: 'ietf',
+		});
+		const minute = answers(
+			limit,
+			Array.from({ length: 300 }, (_, index) => index * 50),
+		);
+		expect(minute.every((answer) => answer.admitted)).toBe(true);
+		expect(minute[0].headers['ratelimit-policy']).toBe('300;w=60');
+		const refused = limit.answer(15_000, EPOCH);
+		expect(refused.headers['retry-after']).toBe('45');
+		expect(refused.headers['ratelimit-reset']).toBe('45');
+		expect(statuses(limit, [59_999, 60_000])).toEqual([429, 200]);
+	});
+
+	it('the IETF combined RateLimit field and its policy, for any shape', () => {
+		const limit = new RateLimit({ requestsPerSecond: 100, headers: 'ietf-combined' });
+		const all = answers(
+			limit,
+			Array.from({ length: 63 }, () => 0),
+		);
+		expect(all[62].headers).toEqual({
+			ratelimit: 'limit=100, remaining=37, reset=1',
+			'ratelimit-policy': '100;w=1',
+		});
+		const bucket = new RateLimit({
+			requestsPerSecond: 50,
+			shape: 'leakyBucket',
+			burst: 5,
+			headers: 'ietf-combined',
+		});
+		expect(bucket.answer(0, EPOCH).headers['ratelimit-policy']).toBe('50;w=1;burst=6');
+		const cap = new RateLimit({
+			requestsPerSecond: 1,
+			shape: 'inFlight',
+			headers: 'ietf-combined',
+		});
+		expect(cap.answer(0, EPOCH).headers).toEqual({ ratelimit: 'limit=4, remaining=3, reset=0' });
+	});
+
+	it('a cap on requests in flight: the 5th at once gets 429 without Retry-After, no rate at all', () => {
+		const limit = new RateLimit({ requestsPerSecond: 1, shape: 'inFlight', maxInFlight: 4 });
+		const [, , , , fifth] = answers(limit, [0, 0, 0, 0, 0]);
+		expect(fifth.status).toBe(429);
+		expect(fifth.headers).toEqual({ 'content-type': 'application/json; charset=utf-8' });
+		limit.release();
+		expect(statuses(limit, [0, 0])).toEqual([200, 429]);
+		// Answered as soon as admitted: any number per second.
+		for (let index = 0; index < 4; index++) limit.release();
+		for (let index = 0; index < 1000; index++) {
+			expect(limit.answer(1, EPOCH).admitted).toBe(true);
+			limit.release();
+		}
+	});
+
+	it('a limit another client uses half of: its requests are taken evenly from the first one on', () => {
+		const limit = new RateLimit({ requestsPerSecond: 100, backgroundPerSecond: 50 });
+		expect(limit.answer(0, EPOCH).admitted).toBe(true);
+		// By 1 s the other client sent 50 (at 20, 40, … 1000 ms): 50 of the 100 are left.
+		const second = answers(
+			limit,
+			Array.from({ length: 51 }, () => 1000),
+		);
+		expect(second.filter((answer) => answer.admitted)).toHaveLength(50);
+		expect(second[50].status).toBe(429);
+		// After an hour away the loop catches up on the recent ones only, and the share is the same.
+		const later = answers(
+			limit,
+			Array.from({ length: 51 }, () => 3_600_000),
+		);
+		expect(later.filter((answer) => answer.admitted)).toHaveLength(50);
+	});
+
+	it.each([
+		['json', 429, 'application/json; charset=utf-8', '{"message":"Too many requests"}'],
+		['html', 429, 'text/html', nginxErrorPage(429)],
+		['text', 503, 'text/plain; charset=utf-8', 'Service temporarily overloaded'],
+		['empty', 503, undefined, ''],
+	] as const)('a %s body on %d', (body, status, type, text) => {
+		const limit = new RateLimit({ requestsPerSecond: 1, status, body, retryAfterSeconds: 0 });
+		const [, refused] = answers(limit, [0, 0]);
+		expect(refused).toMatchObject({ status, body: text });
+		expect(refused.headers['content-type']).toBe(type);
+		expect(refused.headers['retry-after']).toBe('0');
+	});
+
+	it('Retry-After as delta-seconds: 0, the real wait (at least 1), or a large value as given', () => {
+		const retryAfter = (setting: Partial<RateLimitSetting>) => {
+			const limit = new RateLimit({ requestsPerSecond: 1, ...setting });
+			return answers(limit, [0, 1])[1].headers['retry-after'];
+		};
+		expect(retryAfter({ retryAfterSeconds: 0 })).toBe('0');
+		expect(retryAfter({})).toBe('1');
+		expect(retryAfter({ retryAfterSeconds: 86400 })).toBe('86400');
+		expect(retryAfter({ retryAfter: 'none', retryAfterSeconds: 5 })).toBeUndefined();
+		expect(() =>
+			readSwitches({ rateLimit: { requestsPerSecond: 1, retryAfterSeconds: -1 } }),
+		).toThrow(RangeError);
+	});
+});
+
+describe('ways to say "slow down" (over HTTP)', () => {
+	/** Slow enough that a second request within a test never finds room again. */
+	const SLOW = 0.01;
+
+	it("nginx limit_req answers 503 with nginx's HTML page and no Retry-After", async () => {
+		sim.configure({ rateLimit: { requestsPerSecond: SLOW, shape: 'leakyBucket', burst: 0 } });
+		expect((await depersonalizeCall('call-1')).status).toBe(200);
+		const refused = await depersonalizeCall('call-2');
+		expect(refused.status).toBe(503);
+		expect(refused.headers.get('content-type')).toBe('text/html');
+		expect(refused.headers.get('retry-after')).toBeNull();
+		expect(await refused.text()).toBe(nginxErrorPage(503));
+		expect(sim.getCall('call-2')?.depersonalized).toBe(false);
+		expect(sim.stats.rateLimited).toBe(1);
+	});
+
+	it('overload 503 with Retry-After 1, and an HTTP date two seconds ahead on 429', async () => {
+		sim.configure({ rateLimit: { requestsPerSecond: SLOW, status: 503, retryAfterSeconds: 1 } });
+		await depersonalizeCall('call-1');
+		const overloaded = await depersonalizeCall('call-2');
+		expect([overloaded.status, overloaded.headers.get('retry-after')]).toEqual([503, '1']);
+		expect(await overloaded.json()).toEqual({ message: 'Service temporarily overloaded' });
+
+		const dated = { retryAfter: 'http-date', retryAfterSeconds: 2 } as const;
+		sim.configure({
+			rateLimit: { requestsPerSecond: SLOW, shape: 'tokenBucket', burst: 1, ...dated },
+		});
+		await depersonalizeCall('call-2');
+		const limited = await depersonalizeCall('a%2Fb');
+		expect(limited.status).toBe(429);
+		const waitMs = Date.parse(limited.headers.get('retry-after') ?? '') - Date.now();
+		expect(waitMs).toBeGreaterThan(1000);
+		expect(waitMs).toBeLessThanOrEqual(3000);
+	});
+
+	it('a fixed window sends X-RateLimit-* with every answer, the combined RateLimit field too', async () => {
+		const window = { requestsPerSecond: 0.5, shape: 'fixedWindow', windowSeconds: 10 } as const;
+		sim.configure({ rateLimit: { ...window, headers: 'x' } });
+		const first = await depersonalizeCall('call-1');
+		expect(first.headers.get('x-ratelimit-limit')).toBe('5');
+		expect(first.headers.get('x-ratelimit-remaining')).toBe('4');
+		expect(Number(first.headers.get('x-ratelimit-reset'))).toBeGreaterThanOrEqual(9);
+
+		sim.configure({
+			rateLimit: {
+				requestsPerSecond: SLOW,
+				shape: 'fixedWindow',
+				windowSeconds: 100,
+				headers: 'ietf-combined',
+			},
+		});
+		await depersonalizeCall('call-2');
+		const refused = await depersonalizeCall('nope');
+		expect(refused.status).toBe(429);
+		expect(refused.headers.get('ratelimit')).toMatch(/^limit=1, remaining=0, reset=(99|100)$/);
+		expect(refused.headers.get('ratelimit-policy')).toBe('1;w=100');
+		expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(99);
+	});
+
+	it('a cap on requests in flight refuses the one over it, and counts a request until answered', async () => {
+		sim.configure({
+			latencyMs: 300,
+			rateLimit: { requestsPerSecond: 1, shape: 'inFlight', maxInFlight: 2 },
+		});
+		const all = await Promise.all(['call-1', 'call-2', 'a%2Fb'].map((id) => depersonalizeCall(id)));
+		expect(all.map((answer) => answer.status).sort()).toEqual([200, 200, 429]);
+		expect(all.find((answer) => answer.status === 429)?.headers.get('retry-after')).toBeNull();
+		// Both answered: room again.
+		expect((await depersonalizeCall('nope')).status).toBe(404);
+	});
+
+	it("another client's requests take from the limit but are not in the log", async () => {
+		sim.configure({ rateLimit: { requestsPerSecond: 1000, backgroundPerSecond: 500 } });
+		for (const id of ['call-1', 'call-2']) await depersonalizeCall(id);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		await depersonalizeCall('nope');
+		expect(sim.requests).toHaveLength(3);
+		expect(sim.stats.requests).toBe(3);
+	});
+
+	it('a refusal with a plain-text or an empty body', async () => {
+		sim.configure({ rateLimit: { requestsPerSecond: SLOW, body: 'text' } });
+		await depersonalizeCall('call-1');
+		const text = await depersonalizeCall('call-2');
+		expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+		expect(await text.text()).toBe('Too many requests');
+		sim.configure({ rateLimit: { requestsPerSecond: SLOW, body: 'empty', retryAfterSeconds: 0 } });
+		const empty = await depersonalizeCall('call-2');
+		expect([
+			empty.status,
+			empty.headers.get('content-type'),
+			empty.headers.get('retry-after'),
+		]).toEqual([429, null, '0']);
+		expect(await empty.text()).toBe('');
 	});
 });

@@ -7,7 +7,7 @@
  *  1. control path (`/__simulator/...`, only with `controlApi: true`): not logged, not limited
  *  2. no matching route → 404 "No route" (no rate limit, latency or faults, so it is deterministic)
  *  3. body over 1 MiB → 413
- *  4. rate limit → 429 (answered at once, without latency)
+ *  4. rate limit → 429 or 503 as configured (answered at once, without latency)
  *  5. latency
  *  6. `failNext` faults, then random `faults`
  *  7. login (no token needed)
@@ -39,7 +39,7 @@ import { ControlApi } from './controlApi';
 import { FaultDice, ScriptBook } from './faults';
 import { IdentityStore } from './identities';
 import type { RateLimit } from './rateLimit';
-import { createLimit } from './rateLimit';
+import { createLimit, nginxErrorPage } from './rateLimit';
 import { RequestLog } from './requestLog';
 import type { RouteMatch } from './routing';
 import { matchRoute, splitUrl } from './routing';
@@ -57,7 +57,6 @@ import type {
 	RateLimitSetting,
 	RecordedRequest,
 	RecordedStatus,
-	RetryAfterForm,
 	ScriptedAnswer,
 	ScriptedFault,
 	SeedRequest,
@@ -71,8 +70,8 @@ import { readScriptedAnswer, readScriptedFault, readSwitches, requireTimes } fro
 // The public API: what tests, scripts and the CLI import from this file.
 export * from './constants';
 export type * from './types';
-export type { Admission } from './rateLimit';
-export { RateLimit } from './rateLimit';
+export type { Admission, LimitAnswer } from './rateLimit';
+export { nginxErrorPage, RateLimit, renderRetryAfter } from './rateLimit';
 export { SWITCH_NAMES } from './shared';
 export { readScriptedAnswer, readSwitches } from './validation';
 
@@ -113,20 +112,11 @@ function pickLatencyMs(setting: LatencySetting): number {
 	return setting.min + Math.random() * (setting.max - setting.min);
 }
 
-function retryAfterValue(form: RetryAfterForm, waitMs: number): string | undefined {
-	if (form === 'none') return undefined;
-	if (form === 'seconds') return String(Math.max(1, Math.ceil(waitMs / 1000)));
-	// HTTP dates have one-second resolution: round up so a client that honours it is never early.
-	return new Date(Math.ceil((Date.now() + waitMs) / 1000) * 1000).toUTCString();
-}
-
 /** Body of an injected or scripted status without a body: proxies answer 502/504 with HTML. */
 function cannedBody(status: number): { body: string; headers: OutgoingHttpHeaders } {
 	const reason = STATUS_CODES[status] ?? 'Error';
-	if (status === 502 || status === 504) {
-		const html = `<html><head><title>${status} ${reason}</title></head><body><center><h1>${status} ${reason}</h1></center><hr><center>nginx</center></body></html>`;
-		return { body: html, headers: { 'content-type': 'text/html' } };
-	}
+	if (status === 502 || status === 504)
+		return { body: nginxErrorPage(status), headers: { 'content-type': 'text/html' } };
 	if (status < 400) return { body: '', headers: {} };
 	return { body: JSON.stringify({ message: reason }), headers: { 'content-type': JSON_TYPE } };
 }
@@ -599,23 +589,20 @@ export class Twin24Simulator {
 		this.answerJson(entry, res, 401, { message }, UNAUTHORIZED_HEADERS);
 	}
 
-	/** Answers 429 and returns true when the rate limit is reached. */
+	/** Answers the limit's refusal (429 or 503) and returns true when the rate limit is reached. */
 	private refuseOverLimit(entry: RecordedRequest, res: ServerResponse): boolean {
-		if (this.limit === undefined) return false;
-		const { admission, headers } = this.limit.take();
-		if (admission.waitMs === 0) {
+		const limit = this.limit;
+		if (limit === undefined) return false;
+		const answer = limit.answer(performance.now(), Date.now());
+		if (answer.admitted) {
 			// Set now, sent with whatever answer the request gets.
-			for (const [name, value] of Object.entries(headers))
-				if (value !== undefined) res.setHeader(name, value);
+			for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+			// A cap on requests in flight counts this one until it is answered or its connection goes.
+			res.once('close', () => limit.release());
 			return false;
 		}
 		this.counters.rateLimited += 1;
-		const retryAfter = retryAfterValue(
-			this.limit.setting.retryAfter ?? 'seconds',
-			admission.waitMs,
-		);
-		if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
-		this.answerJson(entry, res, 429, { message: 'Too many requests' }, headers);
+		this.answer(entry, res, answer.status, answer.body, answer.headers);
 		return true;
 	}
 

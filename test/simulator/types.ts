@@ -13,10 +13,24 @@ export type ScriptedFault = number | 'reset';
 export type LatencySetting = number | { min: number; max: number };
 export type RetryAfterForm = 'seconds' | 'http-date' | 'none';
 
-/** `slidingWindow`: at most N in any trailing second. `tokenBucket`: refilled N/s, holding `burst`. */
-export type RateLimitShape = 'slidingWindow' | 'tokenBucket';
-/** Rate-limit headers on every answer the limit sees: IETF draft `RateLimit-*`, or `X-RateLimit-*`. */
-export type RateLimitHeaderStyle = 'none' | 'ietf' | 'x';
+/**
+ * `slidingWindow`: at most N in any trailing second. `tokenBucket`: refilled N/s, holding `burst`.
+ * `fixedWindow`: N × `windowSeconds` per window of `windowSeconds`, windows counted from the first
+ * request. `leakyBucket`: nginx's `limit_req` with `nodelay` (N/s, `burst` excess, 0 allowed).
+ * `inFlight`: at most `maxInFlight` requests between arrival and answer, and no rate at all.
+ */
+export type RateLimitShape =
+	'slidingWindow' | 'tokenBucket' | 'fixedWindow' | 'leakyBucket' | 'inFlight';
+/**
+ * Rate-limit headers on every answer the limit sees: IETF draft `RateLimit-Limit`/`-Remaining`/
+ * `-Reset` with `RateLimit-Policy` (`ietf`), the draft's combined `RateLimit: limit=…, remaining=…,
+ * reset=…` with `RateLimit-Policy` (`ietf-combined`), or `X-RateLimit-*` (`x`).
+ */
+export type RateLimitHeaderStyle = 'none' | 'ietf' | 'ietf-combined' | 'x';
+/** The status a refusal carries: 429, or 503 as overloaded APIs and nginx's `limit_req` send. */
+export type RefusalStatus = 429 | 503;
+/** A refusal's body: a JSON `message`, nginx's HTML error page, plain text, or nothing. */
+export type RefusalBody = 'json' | 'html' | 'text' | 'empty';
 
 export interface RateLimitStep {
 	/** From this long after the first request the limit saw. */
@@ -25,17 +39,39 @@ export interface RateLimitStep {
 }
 
 export interface RateLimitSetting {
+	/** The rate; `inFlight` ignores it (give any positive number, e.g. the rate the cap allows). */
 	requestsPerSecond: number;
-	/** Form of the Retry-After header on 429; default 'seconds'. */
+	/** Form of the Retry-After header on a refusal; default 'seconds' ('none' for leakyBucket). */
 	retryAfter?: RetryAfterForm;
+	/**
+	 * Retry-After says this many seconds (0 allowed), whatever the limit's real wait: an API that
+	 * always answers "1", or an HTTP date so far ahead. Default: the real wait.
+	 */
+	retryAfterSeconds?: number;
 	/** Default 'slidingWindow'. */
 	shape?: RateLimitShape;
-	/** tokenBucket: the most it admits at once; default one second's worth. */
+	/**
+	 * tokenBucket: the most it admits at once; default one second's worth. leakyBucket: nginx's
+	 * `burst=` (requests beyond the rate it lets through), default 0.
+	 */
 	burst?: number;
+	/** fixedWindow: the window's length in seconds; default 1. */
+	windowSeconds?: number;
+	/** inFlight: requests admitted and not yet answered at most; default 4. */
+	maxInFlight?: number;
 	/** Limits that follow `requestsPerSecond` over time (a limit that rises or falls mid-run). */
 	schedule?: RateLimitStep[];
 	/** Default 'none'. */
 	headers?: RateLimitHeaderStyle;
+	/** Status of a refusal; default 429 (503 for leakyBucket, nginx's `limit_req_status`). */
+	status?: RefusalStatus;
+	/** Body of a refusal; default 'json' ('html' for leakyBucket). */
+	body?: RefusalBody;
+	/**
+	 * Another client of the same account takes this many requests per second from the limit, from
+	 * the first request the limit saw on; they are not in the request log.
+	 */
+	backgroundPerSecond?: number;
 }
 
 export interface FaultSetting {

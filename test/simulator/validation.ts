@@ -8,6 +8,8 @@ import type {
 	RateLimitSetting,
 	RateLimitShape,
 	RateLimitStep,
+	RefusalBody,
+	RefusalStatus,
 	RetryAfterForm,
 	ScriptedAnswer,
 	ScriptedFault,
@@ -16,8 +18,23 @@ import type {
 
 const INJECTABLE_FAULTS: ReadonlySet<unknown> = new Set<unknown>([500, 502, 503, 504, 'reset']);
 const RETRY_AFTER_FORMS: ReadonlySet<unknown> = new Set<unknown>(['seconds', 'http-date', 'none']);
-const RATE_LIMIT_SHAPES: ReadonlySet<unknown> = new Set<unknown>(['slidingWindow', 'tokenBucket']);
-const RATE_LIMIT_HEADER_STYLES: ReadonlySet<unknown> = new Set<unknown>(['none', 'ietf', 'x']);
+const RATE_LIMIT_SHAPES: ReadonlySet<unknown> = new Set<unknown>([
+	'slidingWindow',
+	'tokenBucket',
+	'fixedWindow',
+	'leakyBucket',
+	'inFlight',
+]);
+const RATE_LIMIT_HEADER_STYLES: ReadonlySet<unknown> = new Set<unknown>([
+	'none',
+	'ietf',
+	'ietf-combined',
+	'x',
+]);
+const REFUSAL_STATUSES: ReadonlySet<unknown> = new Set<unknown>([429, 503]);
+const REFUSAL_BODIES: ReadonlySet<unknown> = new Set<unknown>(['json', 'html', 'text', 'empty']);
+/** A day: the longest Retry-After or window a test could mean; more is a typo. */
+const LONGEST_SECONDS = 86400;
 const REDIRECT_STATUSES: ReadonlySet<unknown> = new Set<unknown>([301, 302, 303, 307, 308]);
 
 function requireNumber(
@@ -91,10 +108,15 @@ function readSchedule(value: unknown): RateLimitStep[] | undefined {
 	});
 }
 
+function optional<T>(value: unknown, read: (present: unknown) => T): T | undefined {
+	return value === undefined ? undefined : read(value);
+}
+
 function readRateLimit(value: unknown): RateLimitSetting | null {
 	if (value === null) return null;
 	if (!isRecord(value))
 		throw new TypeError('rateLimit must be null or { requestsPerSecond, retryAfter?, shape?, … }');
+	const shape = requireOneOf<RateLimitShape>(value.shape, RATE_LIMIT_SHAPES, 'rateLimit.shape');
 	return {
 		requestsPerSecond: requirePositive(value.requestsPerSecond, 'rateLimit.requestsPerSecond'),
 		retryAfter: requireOneOf<RetryAfterForm>(
@@ -102,15 +124,36 @@ function readRateLimit(value: unknown): RateLimitSetting | null {
 			RETRY_AFTER_FORMS,
 			'rateLimit.retryAfter',
 		),
-		shape: requireOneOf<RateLimitShape>(value.shape, RATE_LIMIT_SHAPES, 'rateLimit.shape'),
-		burst: value.burst === undefined ? undefined : requirePositive(value.burst, 'rateLimit.burst'),
+		retryAfterSeconds: optional(value.retryAfterSeconds, (seconds) =>
+			requireNumber(seconds, 'rateLimit.retryAfterSeconds', 0, LONGEST_SECONDS),
+		),
+		shape,
+		// nginx's burst may be 0; a token bucket holding less than one token admits nothing.
+		burst: optional(value.burst, (burst) =>
+			requireNumber(burst, 'rateLimit.burst', shape === 'leakyBucket' ? 0 : 1),
+		),
+		windowSeconds: optional(value.windowSeconds, (seconds) =>
+			requireNumber(seconds, 'rateLimit.windowSeconds', 0.001, LONGEST_SECONDS),
+		),
+		maxInFlight: optional(value.maxInFlight, (cap) => requireCount(cap, 'rateLimit.maxInFlight')),
 		schedule: readSchedule(value.schedule),
 		headers: requireOneOf<RateLimitHeaderStyle>(
 			value.headers,
 			RATE_LIMIT_HEADER_STYLES,
 			'rateLimit.headers',
 		),
+		status: requireOneOf<RefusalStatus>(value.status, REFUSAL_STATUSES, 'rateLimit.status'),
+		body: requireOneOf<RefusalBody>(value.body, REFUSAL_BODIES, 'rateLimit.body'),
+		backgroundPerSecond: optional(value.backgroundPerSecond, (rate) =>
+			requireNumber(rate, 'rateLimit.backgroundPerSecond', 0, Number.MAX_SAFE_INTEGER),
+		),
 	};
+}
+
+function requireCount(value: unknown, name: string): number {
+	const count = requireNumber(value, name, 1, Number.MAX_SAFE_INTEGER);
+	if (!Number.isInteger(count)) throw new RangeError(`${name} must be an integer`);
+	return count;
 }
 
 function readFaults(value: unknown): FaultSetting | null {
