@@ -6,7 +6,6 @@
 import { acquirePace } from '../nodes/Twin24/transport/pacing/registry';
 import type { PaceClock } from '../nodes/Twin24/transport/pacing/scheduler';
 import { Scheduler } from '../nodes/Twin24/transport/pacing/scheduler';
-import type { Signal } from '../nodes/Twin24/transport/pacing/signals';
 import { readSignal } from '../nodes/Twin24/transport/pacing/signals';
 import type { RateLimitSetting } from './simulator/simulator';
 import { RateLimit } from './simulator/simulator';
@@ -84,11 +83,6 @@ export interface Answer {
 	/** The refusal's body (JSON, nginx's HTML page, text or ''); '' when admitted. */
 	body: string;
 	admitted: boolean;
-	/**
-	 * The Retry-After as the transport reads it, in ms; undefined when there is none. Kept so the
-	 * current senders read it; the headers say the same.
-	 */
-	retryAfterMs: number | undefined;
 }
 
 /**
@@ -125,12 +119,12 @@ export class VirtualApi {
 		if (!answer.admitted) {
 			this.refusedAt.push(now);
 			await this.clock.wait(this.options.refusalLatencyMs ?? 1);
-			return { ...answer, retryAfterMs: readRetryAfter(answer.headers, now) };
+			return answer;
 		}
 		this.admitted.push({ at: now, tag });
 		await this.clock.wait(this.options.latencyMs);
 		this.limit.release();
-		return { ...answer, retryAfterMs: undefined };
+		return answer;
 	}
 
 	/** When the requests of `tag` (all when undefined) were admitted. */
@@ -154,14 +148,6 @@ export class VirtualApi {
 	}
 }
 
-/** Retry-After as a client reads it: delta-seconds, or an HTTP date less `now`. */
-function readRetryAfter(headers: Record<string, string>, now: number): number | undefined {
-	const value = headers['retry-after'];
-	if (value === undefined) return undefined;
-	if (/^\d+$/.test(value)) return Number(value) * 1000;
-	return Math.max(0, Date.parse(value) - now);
-}
-
 export interface SenderRun {
 	items: number;
 	concurrency: number;
@@ -169,14 +155,6 @@ export interface SenderRun {
 	startAt?: number;
 	/** Marks this sender's requests in the API's record. */
 	tag?: string;
-}
-
-/** What the transport reads from an answer, read the same way (pacing/signals). */
-function signalOf(clock: VirtualClock, answer: Answer): Signal {
-	const headers: Record<string, unknown> = { ...answer.headers };
-	if (answer.retryAfterMs !== undefined)
-		headers['retry-after'] = String(answer.retryAfterMs / 1000);
-	return readSignal(answer.admitted ? 200 : 429, headers, clock.now());
 }
 
 /** Sends `items` requests through `scheduler`, `concurrency` at a time, as the transport does. */
@@ -217,7 +195,8 @@ export async function send(
 				sent++;
 				const answer = await api.request(run.tag);
 				giveSlot();
-				const signal = signalOf(clock, answer);
+				// As the transport reads it: the one classification, pacing/signals.
+				const signal = readSignal(answer.status, answer.headers, clock.now());
 				scheduler.answered(turn.ticket, signal);
 				if (signal.kind !== 'refused') {
 					scheduler.setBacklog(user, run.items - ++done);

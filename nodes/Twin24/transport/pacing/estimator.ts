@@ -81,6 +81,8 @@ export class RateEstimator {
 	/** Send times of the requests of the last window, and of those refused among them. */
 	private readonly sent = new Timeline();
 	private readonly refused = new Timeline();
+	/** Refusals waiting for the requests sent before them to answer (see answered). */
+	private readonly pending: Array<{ ticket: Ticket; signal: Refused }> = [];
 	/** Time in the last window when no one wanted to send (see idle). */
 	private readonly idleSpans: Array<[number, number]> = [];
 
@@ -99,11 +101,26 @@ export class RateEstimator {
 		if (to > from) this.idleSpans.push([from, to]);
 	}
 
-	/** Learns from one answer. */
-	answered(ticket: Ticket, signal: Signal, now: number): void {
-		if (signal.kind === 'silent') return;
-		if (this.quota.note(ticket, signal.quota, now)) this.takeAnnouncedRate(now);
-		if (signal.kind === 'taken') return this.taken(ticket);
+	/**
+	 * Learns from one answer. `oldestOpen` is the first request still in flight: a refusal while
+	 * requests sent before it are in flight is judged once they have answered, for only then can it
+	 * tell a cap on requests in flight (they were taken) from a rate (they were refused too).
+	 */
+	answered(ticket: Ticket, signal: Signal, now: number, oldestOpen: number): void {
+		if (signal.kind !== 'silent') {
+			if (this.quota.note(ticket, signal.quota, now)) this.takeAnnouncedRate(now);
+			if (signal.kind === 'taken') this.taken(ticket);
+			else this.pending.push({ ticket, signal });
+		}
+		while (this.pending.length > 0) {
+			const next = this.pending[0];
+			if (this.cap.mayExplain(next.ticket) && next.ticket.seq > oldestOpen) return;
+			this.pending.shift();
+			this.judgeRefusal(next.ticket, next.signal, now);
+		}
+	}
+
+	private judgeRefusal(ticket: Ticket, signal: Refused, now: number): void {
 		this.refused.push(ticket.sentAt);
 		if (this.cap.refused(ticket, now) || this.quota.explains(signal.quota)) return;
 		// Refusals of requests sent before the last cut echo the overshoot that cut answered.
@@ -257,8 +274,10 @@ export class RateEstimator {
 	 * a sliding window found full takes requests again then, whatever whole second it rounds to.
 	 */
 	private pauseClosed(now: number, { retryAfterMs, statusCode }: Refused): void {
-		const ownMs = LAW.closedPauseMs * 2 ** this.closedPauses;
-		let until = now + (retryAfterMs ?? Math.min(LAW.closedPauseCapMs, ownMs));
+		const ownMs = Math.min(LAW.closedPauseCapMs, LAW.closedPauseMs * 2 ** this.closedPauses);
+		// "Retry after 0 s" from a server that keeps refusing says nothing: the own pause applies.
+		const askedMs = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : undefined;
+		let until = now + (askedMs ?? ownMs);
 		const firstRoom = this.roomAt(now, LAW.windowMs, 1);
 		if (this.closedPauses === 0 && firstRoom > now) until = Math.min(until, firstRoom);
 		this.closedPauses++;

@@ -80,12 +80,22 @@ interface Level {
  */
 export class InFlightCap {
 	limit = Number.POSITIVE_INFINITY;
+	private highestTaken = 0;
 	private readonly levels: Level[] = [];
 	private probeMs: number = PACE_TUNING.capProbeMs;
 	private heldSince = Number.NEGATIVE_INFINITY;
 
 	taken(ticket: Ticket): void {
 		this.level(ticket.inFlight).taken++;
+		this.highestTaken = Math.max(this.highestTaken, ticket.inFlight);
+	}
+
+	/**
+	 * Whether the cap may explain a refusal once the requests sent before it have answered: none
+	 * is known yet, and nothing was ever taken with as many in flight.
+	 */
+	mayExplain(ticket: Ticket): boolean {
+		return this.limit === Number.POSITIVE_INFINITY && ticket.inFlight > this.highestTaken;
 	}
 
 	/** Counts the refusal; true when the cap explains it (the rate then was not too high). */

@@ -113,7 +113,9 @@ export class Scheduler {
 	/** What came back for a ticket: every ticket given is answered once (`silent` when nothing came). */
 	answered(ticket: Ticket, signal: Signal): void {
 		if (!this.open.delete(ticket.seq)) return;
-		this.estimator.answered(ticket, signal, this.clock.now());
+		// Tickets are added in order, so the first one left is the oldest still in flight.
+		const oldestOpen = this.open.values().next().value ?? Number.POSITIVE_INFINITY;
+		this.estimator.answered(ticket, signal, this.clock.now(), oldestOpen);
 		this.wake?.abort();
 	}
 
