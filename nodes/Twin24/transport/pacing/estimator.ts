@@ -69,6 +69,8 @@ export class RateEstimator {
 	private refusedAt = Number.POSITIVE_INFINITY;
 	/** The last request let through when the rate was last cut (0: never cut). */
 	private cutSeq = 0;
+	private cutAt = Number.NEGATIVE_INFINITY;
+	private cutsInWindow = 0;
 	private lastSeq = 0;
 	/** Where the probe's time counts from: the cut, moved on while the rate could not be used. */
 	private probeFrom = Number.NEGATIVE_INFINITY;
@@ -229,9 +231,14 @@ export class RateEstimator {
 		const { lower, upper } = this.takenRate(now);
 		this.measuredWholeWindow = lower === upper && Number.isFinite(lower);
 		this.refusedAt = Math.min(this.rate, upper);
+		// A cut the server answers with more refusals within a window was not enough (the window's
+		// count still holds a burst): each such cut goes twice as deep as the one before.
+		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
+		this.cutAt = now;
+		const decrease = LAW.decrease ** (2 ** (this.cutsInWindow - 1));
 		// Early in the first window the taken rate lies between the two readings: take their middle.
 		const taken = Math.sqrt(lower * upper);
-		this.rate = Math.max(LAW.lowestRate, LAW.decrease * Math.min(this.rate, taken));
+		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, taken));
 		this.phase = 'probe';
 		this.cutSeq = this.lastSeq;
 		this.probeFrom = now;
