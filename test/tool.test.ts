@@ -3,28 +3,15 @@
  * model can act on, nothing is thrown for an item, and a call repeated in the same execution
  * erases once. Through n8n-core's engine, against the simulator; the real agent runs in the e2e.
  */
-import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
+import { secretsIn, tokenCredentials } from './accounts';
 import { LOOP_DONE_NODE, loopShape } from './harness/engine';
-import type { Twin24Simulator } from './simulator/simulator';
-import {
-	confirmed,
-	idItems,
-	operationParameters,
-	run,
-	secretsIn,
-	tokenCredentials,
-	useSimulator,
-} from './support';
+import { fileSimulator } from './support';
+import { confirmed, idItems, jsonOf, operationParameters, run } from './workflow';
 
-let simulator: Twin24Simulator;
-useSimulator((started) => (simulator = started));
+const simulator = fileSimulator();
 
 const CALL = '3f2c8a4e-7b1d-4c9a-9e1f-2a6b5d8c0e11';
-
-function jsonOf(output: INodeExecutionData[] | undefined): IDataObject[] {
-	return (output ?? []).map((item) => item.json);
-}
 
 async function callTool(id: string) {
 	return await run({
