@@ -38,7 +38,7 @@ interface LoginResponse {
 	body: unknown;
 }
 
-/** Where to log in, and as whom; refused before anything is sent when either is missing. */
+/** Where to log in, and as whom; the login fails before anything is sent when either is missing. */
 function loginRequest(credentials: ICredentialDataDecryptedObject) {
 	const iamBaseUrl = checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL);
 	if (!iamBaseUrl.ok) throw new Twin24LoginError(iamBaseUrl.message, false);
@@ -59,7 +59,7 @@ function loginRequest(credentials: ICredentialDataDecryptedObject) {
 }
 
 /** Why a login that got an answer but no token failed, as the error the node reports. */
-function refusedLogin(
+function failedLogin(
 	url: string,
 	response: LoginResponse,
 	credentials: ICredentialDataDecryptedObject,
@@ -106,7 +106,7 @@ async function logIn(
 	}
 	const token = (response.body as IDataObject | undefined)?.token;
 	if (response.statusCode === 200 && typeof token === 'string' && token !== '') return token;
-	throw refusedLogin(url, response, credentials);
+	throw failedLogin(url, response, credentials);
 }
 
 /**
@@ -127,7 +127,7 @@ export class Twin24Api implements ICredentialType {
 
 	icon = { light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/REPLACE_WITH_OWNER/n8n-nodes-twin24#credentials';
+	documentationUrl = 'https://www.npmjs.com/package/n8n-nodes-twin24#user-content-credentials';
 
 	properties: INodeProperties[] = [
 		{

@@ -1,8 +1,9 @@
 // Refuses a release while something only the publisher can supply is missing, listing all of it:
-// the author's email, the repository URL (and everything built from it: homepage, bugs, the
-// documentation links in the credential and the codex file), a CHANGELOG entry, and a release tag
-// that matches package.json's version. Runs in publish.yml before `npm publish`, and again inside
-// it as prepublishOnly.
+// the author's email, the repository URL (and what is built from it: homepage, bugs), a CHANGELOG
+// entry, and a release tag that matches package.json's version. The documentation links (README,
+// codex file, credential) need no publisher: they point at npm and jsDelivr by the package's name
+// (scripts/check-links.mjs); the placeholder is still refused wherever it shows up again. Runs in
+// publish.yml before `npm publish`, and again inside it as prepublishOnly.
 //
 //   node scripts/release-check.mjs [--tag v1.2.3] [--dir package folder]
 //

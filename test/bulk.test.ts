@@ -3,32 +3,12 @@
  * request, pacing after 429s, order and pairing under concurrency, stopping at the first
  * failure, and a token that expires mid-run. Functional, not timed.
  */
+import { loginCredentials, secretsIn, tokenCredentials } from './accounts';
 import { CredentialStore } from './harness/engine';
-import type { Twin24Simulator } from './simulator/simulator';
-import {
-	idItems,
-	loginCredentials,
-	operationParameters,
-	run,
-	secretsIn,
-	tokenCredentials,
-	useSimulator,
-} from './support';
+import { callIds, expectErasedExactlyOnce, fileSimulator } from './support';
+import { idItems, operationParameters, run } from './workflow';
 
-let simulator: Twin24Simulator;
-useSimulator((started) => (simulator = started));
-
-function callIds(count: number, prefix = 'call'): string[] {
-	return Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
-}
-
-/** Each ID's erasure succeeded exactly once, and nothing else was erased. */
-function expectErasedExactlyOnce(ids: readonly string[]): void {
-	const erased = simulator.erasures().map((erasure) => erasure.id);
-	expect(erased).toHaveLength(ids.length);
-	expect(new Set(erased)).toEqual(new Set(ids));
-	expect(simulator.duplicateErasures()).toBe(0);
-}
+const simulator = fileSimulator();
 
 test('2,000 items through 429s and random 502s, 503s and resets: each erased once', async () => {
 	const ids = callIds(2000);
@@ -58,7 +38,7 @@ test('2,000 items through 429s and random 502s, 503s and resets: each erased onc
 	expect(simulator.stats.faultsInjected).toBeGreaterThan(100);
 	expect(simulator.stats.byStatus['429']).toBe(3);
 	expect(simulator.stats.resets).toBeGreaterThan(10);
-	expectErasedExactlyOnce(ids);
+	expectErasedExactlyOnce(simulator, ids);
 }, 180_000);
 
 test('order and pairedItem hold at concurrency 8 with random latency', async () => {
@@ -77,7 +57,7 @@ test('order and pairedItem hold at concurrency 8 with random latency', async () 
 	// Never more than Concurrency at once; the pace decides how close it gets.
 	expect(simulator.stats.maxInFlight).toBeLessThanOrEqual(8);
 	expect(simulator.stats.maxInFlight).toBeGreaterThan(1);
-	expectErasedExactlyOnce(ids);
+	expectErasedExactlyOnce(simulator, ids);
 });
 
 test('a 429 for every request in flight leaves no gap: other items go while the refused wait', async () => {
@@ -117,7 +97,7 @@ test('a 429 for every request in flight leaves no gap: other items go while the 
 	}
 	// Concurrency still bounds the requests in flight.
 	expect(simulator.stats.maxInFlight).toBeLessThanOrEqual(2);
-	expectErasedExactlyOnce(ids);
+	expectErasedExactlyOnce(simulator, ids);
 });
 
 // A Retry-After of one second or less only slows the pace down (see test/pacing.test.ts).
@@ -227,7 +207,7 @@ test('a token expiring mid-run: every item succeeds with one new login', async (
 	expect(simulator.stats.byStatus['401']).toBeGreaterThan(0);
 	expect(simulator.logins).toEqual({ ok: 2, failed: 0 });
 	expect(store.counters.writes).toBe(2);
-	expectErasedExactlyOnce(ids);
+	expectErasedExactlyOnce(simulator, ids);
 	expect(secretsIn(result, simulator)).toEqual([]);
 });
 
@@ -243,7 +223,7 @@ test('a rate limit slows the whole run instead of every worker hammering it', as
 	});
 
 	expect(result.error).toBeUndefined();
-	expectErasedExactlyOnce(ids);
+	expectErasedExactlyOnce(simulator, ids);
 	// Without shared pacing each of the 20 workers would meet its own 429s again and again.
 	expect(simulator.stats.rateLimited).toBeLessThanOrEqual(40);
 });

@@ -7,12 +7,12 @@ import type { Server } from 'node:net';
 
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
+import { loginCredentials, tokenCredentials } from './accounts';
 import { CredentialStore, testCredential, TWIN24_CREDENTIAL_ID } from './harness/engine';
-import type { Twin24Simulator } from './simulator/simulator';
-import { DEMO_ACCESS_TOKEN, loginCredentials, tokenCredentials, useSimulator } from './support';
+import { DEMO_ACCESS_TOKEN } from './simulator/simulator';
+import { fileSimulator } from './support';
 
-let simulator: Twin24Simulator;
-useSimulator((started) => (simulator = started));
+const simulator = fileSimulator();
 
 async function testSaved(data: ICredentialDataDecryptedObject) {
 	const store = new CredentialStore({

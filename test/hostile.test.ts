@@ -1,7 +1,7 @@
 /**
  * Hostile input (issue 4): every case runs Items → Twin24 in n8n's real engine against the
  * simulator over real HTTP, asserts the exact outcome (the one request that reached the
- * simulator, or the refusal with no request at all) and scans everything the run left behind
+ * simulator, or no request at all for an invalid item or an unusable credential) and scans everything the run left behind
  * for the token and the password. The case tables live in ./hostile/.
  */
 import { createServer } from 'node:http';
@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
+import { loginCredentials, secretsIn, tokenCredentials } from './accounts';
 import type { NodeThrownError, Twin24RunResult } from './harness/engine';
 import {
 	CredentialStore,
@@ -33,20 +34,16 @@ import { ID_CASES } from './hostile/ids';
 import type { Matcher, OperationUnderTest, Outcome } from './hostile/shared';
 import { CALL_DEPERSONALIZE, OPERATIONS } from './hostile/shared';
 import type { RecordedRequest, SimulatorOptions } from './simulator/simulator';
-import { CIS_BASE_PATH, Twin24Simulator } from './simulator/simulator';
 import {
+	CIS_BASE_PATH,
 	DEMO_ACCESS_TOKEN,
 	DEMO_EMAIL,
 	DEMO_PASSWORD,
 	DEMO_READONLY_ACCESS_TOKEN,
-	idItems,
-	loginCredentials,
-	operationParameters,
-	run,
-	secretsIn,
-	startSimulator,
-	tokenCredentials,
-} from './support';
+	Twin24Simulator,
+} from './simulator/simulator';
+import { callIds, startSimulator } from './support';
+import { idItems, operationParameters, run } from './workflow';
 
 // ---------------------------------------------------------------- counts
 
@@ -174,8 +171,8 @@ function expectOutcome(result: Twin24RunResult, outcome: Outcome, shape: RunShap
 	switch (outcome.kind) {
 		case 'success':
 			return expectAllDone(result, shape);
-		case 'refused':
-			return expectRefusedBeforeSending(result, outcome.shows);
+		case 'notSent':
+			return expectNothingSent(result, outcome.shows);
 		case 'failure':
 			if (shape.continueOnFail) return expectEveryItemFailed(result, outcome, shape);
 			return expectThrownFailure(result, outcome, shape);
@@ -189,7 +186,7 @@ function expectAllDone(result: Twin24RunResult, { op, ids }: RunShape): void {
 	);
 }
 
-function expectRefusedBeforeSending(result: Twin24RunResult, shows: readonly Matcher[]): void {
+function expectNothingSent(result: Twin24RunResult, shows: readonly Matcher[]): void {
 	const error = result.error;
 	expect(error).toBeInstanceOf(NodeOperationError);
 	if (!error) return;
@@ -273,12 +270,12 @@ async function runIdCase(op: OperationUnderTest, idCase: IdCase): Promise<void> 
 			expectAllDone(result, { op, ids: [id], continueOnFail: false });
 		} else {
 			expect(sim.requests).toEqual([]);
-			expectIdRefusal(result.error, op, 0, idCase.expect.refused);
+			expectInvalidId(result.error, op, 0, idCase.expect.invalid);
 		}
 	});
 }
 
-function expectIdRefusal(
+function expectInvalidId(
 	error: NodeThrownError | undefined,
 	op: OperationUnderTest,
 	itemIndex: number,
@@ -307,8 +304,8 @@ interface BatchCase {
 	continueOnFail: boolean;
 	/** IDs that must reach the simulator, in order. */
 	sent: readonly string[];
-	/** Items refused for their ID. */
-	refused: readonly number[];
+	/** Items with an invalid ID. */
+	invalid: readonly number[];
 }
 
 const BATCH_CASES: readonly BatchCase[] = [
@@ -317,21 +314,21 @@ const BATCH_CASES: readonly BatchCase[] = [
 		ids: ['call-1', '1/../../x', 'call-2'],
 		continueOnFail: false,
 		sent: ['call-1'],
-		refused: [1],
+		invalid: [1],
 	},
 	{
 		name: 'a bad last item stops the run at that item',
 		ids: ['call-1', 'call-2', '   '],
 		continueOnFail: false,
 		sent: ['call-1', 'call-2'],
-		refused: [2],
+		invalid: [2],
 	},
 	{
 		name: 'Continue On Fail: bad items fail alone, good ones are sent',
 		ids: ['call-1', '1/../../x', 'call-2', null, 'call-3?x=1'],
 		continueOnFail: true,
 		sent: ['call-1', 'call-2'],
-		refused: [1, 3, 4],
+		invalid: [1, 3, 4],
 	},
 ];
 
@@ -352,7 +349,7 @@ async function runBatchCase(batch: BatchCase): Promise<void> {
 		);
 		if (batch.continueOnFail) expectBatchOutput(result, batch, op);
 		else {
-			expectIdRefusal(result.error, op, batch.refused[0], /./);
+			expectInvalidId(result.error, op, batch.invalid[0], /./);
 			// Items are read in turn, so the items before the bad one are done; the error says so.
 			expect(result.error?.description).toContain(
 				`${batch.sent.length} of ${batch.ids.length} items were done`,
@@ -372,7 +369,7 @@ function expectBatchOutput(
 	output.forEach((item, itemIndex) => {
 		expect(item.pairedItem).toEqual({ item: itemIndex });
 		expect(item.json[op.idField]).toEqual(batch.ids[itemIndex] as IDataObject[string]);
-		if (batch.refused.includes(itemIndex)) {
+		if (batch.invalid.includes(itemIndex)) {
 			expect(item.json.success).toBe(false);
 			expect(String(item.json.error)).toContain(`item ${itemIndex}`);
 		} else {
@@ -399,9 +396,9 @@ async function runBaseUrlCase(urlCase: BaseUrlCase): Promise<void> {
 		});
 		expectNoSecrets(result, sim);
 		const erasures = erasureRequests(sim);
-		if ('refused' in urlCase.expect) {
+		if ('unusable' in urlCase.expect) {
 			expect(sim.requests).toEqual([]);
-			expectRefusedBeforeSending(result, [urlCase.expect.refused, urlCase.expect.reason]);
+			expectNothingSent(result, [urlCase.expect.unusable, urlCase.expect.reason]);
 			expect(result.error?.description).toMatch(/credential/);
 		} else {
 			expect(erasures.map((request) => request.path)).toEqual([urlCase.expect.path]);
@@ -573,10 +570,6 @@ describe('bodies that trickle', () => {
 });
 
 // ---------------------------------------------------------------- credentials
-
-function callIds(count: number): string[] {
-	return Array.from({ length: count }, (_, index) => `call-${index + 1}`);
-}
 
 function expectCount(actual: number, expected: number | { atMost: number }): void {
 	if (typeof expected === 'number') expect(actual).toBe(expected);

@@ -4,31 +4,20 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
+import { loginCredentials, secretsIn, tokenCredentials } from './accounts';
 import { CredentialStore, testCredential, TWIN24_CREDENTIAL_ID } from './harness/engine';
-import type { Twin24Simulator } from './simulator/simulator';
 import {
 	DEMO_ACCESS_TOKEN,
 	DEMO_PASSWORD,
 	DEMO_READONLY_ACCESS_TOKEN,
-	idItems,
-	loginCredentials,
-	operationParameters,
-	run,
-	secretsIn,
-	tokenCredentials,
-	useSimulator,
-	confirmed,
-	NOT_CONFIRMED,
-} from './support';
+} from './simulator/simulator';
+import { fileSimulator } from './support';
+import { confirmed, idItems, NOT_CONFIRMED, operationParameters, run } from './workflow';
 
-let simulator: Twin24Simulator;
-useSimulator(
-	(started) => (simulator = started),
-	(fresh) => {
-		fresh.addCalls(['call-1', 'call-2', 'call-3'], { hasRecord: true });
-		fresh.addCandidates(['cand-1', 'cand-2']);
-	},
-);
+const simulator = fileSimulator((fresh) => {
+	fresh.addCalls(['call-1', 'call-2', 'call-3'], { hasRecord: true });
+	fresh.addCandidates(['cand-1', 'cand-2']);
+});
 
 const cisPath = '/cis/api/v1';
 
@@ -388,7 +377,7 @@ describe('errors name the operation, the ID, the status and the API’s message'
 		['x#y', /contains "#"/],
 		['x\u0000y', /control character/],
 		['x'.repeat(300), /300 characters long/],
-	])('the ID %j is refused', async (id, expected) => {
+	])('the ID %j is invalid: nothing is sent', async (id, expected) => {
 		const result = await run({
 			items: idItems([id]),
 			parameters: operationParameters('autoCallCandidate', 'depersonalize'),

@@ -25,7 +25,7 @@ const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 };
 
 describe('the package', () => {
-	test('npm pack ships the built node and credential, and no simulator, tests or scripts', () => {
+	test('npm pack ships the built node and credential, the docs the README links, and no simulator, tests or scripts', () => {
 		const [pack] = JSON.parse(
 			execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
 				cwd: root,
@@ -35,11 +35,20 @@ describe('the package', () => {
 		const files = pack.files.map((file) => file.path);
 		const outside = files.filter(
 			(file) =>
-				!file.startsWith('dist/') &&
-				!['README.md', 'LICENSE', 'package.json', 'index.js'].includes(file),
+				!/^(dist|docs|examples)\//.test(file) &&
+				!['README.md', 'LICENSE', 'package.json', 'index.js', 'CHANGELOG.md'].includes(file),
 		);
 		expect(outside).toEqual([]);
-		expect(files.filter((file) => /simulator|test|\.dev|scripts|e2e/.test(file))).toEqual([]);
+		expect(files.filter((file) => /^(test|\.dev|scripts|e2e)\/|simulator/.test(file))).toEqual([]);
+		// What the README links through jsDelivr (check:links proves every such link).
+		expect(files).toEqual(
+			expect.arrayContaining([
+				'docs/reliability.md',
+				'docs/images/pacing.svg',
+				'examples/crm-erasure-webhook.json',
+				'CHANGELOG.md',
+			]),
+		);
 		for (const built of [...packageJson.n8n.nodes, ...packageJson.n8n.credentials]) {
 			expect(files).toContain(built);
 		}
@@ -77,7 +86,14 @@ describe('the package', () => {
 		expect(codex.alias).toEqual(
 			expect.arrayContaining(['GDPR', 'anonymize', 'erase', 'recording']),
 		);
-		expect(codex.resources.primaryDocumentation[0].url).toMatch(/^https:\/\//);
+		// The README as npm shows it, by the package's fixed name: it works for everyone who installs
+		// the package, before the publisher fills in the repository (check:links proves the anchors).
+		expect(codex.resources.primaryDocumentation[0].url).toBe(
+			'https://www.npmjs.com/package/n8n-nodes-twin24#user-content-operations',
+		);
+		expect(new Twin24Api().documentationUrl).toBe(
+			'https://www.npmjs.com/package/n8n-nodes-twin24#user-content-credentials',
+		);
 	});
 });
 
@@ -91,6 +107,13 @@ describe('the node and credential descriptions', () => {
 		expect(description.subtitle).toMatch(/operation/);
 		expect(description.icon).toEqual({ light: 'file:twin24.svg', dark: 'file:twin24.dark.svg' });
 		expect(description.credentials).toEqual([{ name: 'twin24Api', required: true }]);
+	});
+
+	test('the notice tells the builder that erasure cannot be undone, and to try with Dry Run first', () => {
+		const notices = description.properties.filter((property) => property.type === 'notice');
+		expect(notices.map((notice) => notice.displayName)).toEqual([
+			"Erasure can't be undone: Twin24 deletes the data for good. To try a workflow first, turn on the option Dry Run: it shows each request and sends nothing.",
+		]);
 	});
 
 	test('fields show only where they apply', () => {

@@ -9,30 +9,13 @@ import type { IConnections, IDataObject, INodeExecutionData, INodeParameters } f
 
 import { depersonalizeCall } from '../nodes/Twin24/actions/call/depersonalize.operation';
 import { Answers, errorOutputTakesDetails } from '../nodes/Twin24/run/outcomes';
+import { loginCredentials, secretsIn, tokenCredentials } from './accounts';
 import type { ExecutionControls, WorkflowShape } from './harness/engine';
 import { LOOP_DONE_NODE, loopShape, passthroughNode, retryDataOf } from './harness/engine';
-import type { Twin24Simulator } from './simulator/simulator';
-import {
-	confirmed,
-	idItems,
-	loginCredentials,
-	operationParameters,
-	run,
-	secretsIn,
-	tokenCredentials,
-	useSimulator,
-} from './support';
+import { callIds, expectErasedExactlyOnce, fileSimulator } from './support';
+import { confirmed, idItems, jsonOf, operationParameters, run } from './workflow';
 
-let simulator: Twin24Simulator;
-useSimulator((started) => (simulator = started));
-
-function callIds(count: number): string[] {
-	return Array.from({ length: count }, (_, index) => `call-${index}`);
-}
-
-function jsonOf(output: INodeExecutionData[] | undefined): IDataObject[] {
-	return (output ?? []).map((item) => item.json);
-}
+const simulator = fileSimulator();
 
 /** How many requests the simulator received for each ID (logins aside). */
 function requestsPerId(): Record<string, number> {
@@ -46,12 +29,6 @@ function requestsPerId(): Record<string, number> {
 
 function once(ids: readonly string[], overrides: Record<string, number> = {}) {
 	return { ...Object.fromEntries(ids.map((id) => [id, 1])), ...overrides };
-}
-
-function expectErasedExactlyOnce(ids: readonly string[]): void {
-	const erased = simulator.erasures().map((erasure) => erasure.id);
-	expect([...erased].sort()).toEqual([...ids].sort());
-	expect(simulator.duplicateErasures()).toBe(0);
 }
 
 const RETRY_ON_FAIL = { retryOnFail: true, maxTries: 2, waitBetweenTries: 10 };
@@ -80,7 +57,7 @@ describe('Settings → Retry On Fail', () => {
 		// Try 1 failed at item 5; only it and the items after it went out again.
 		expect(result.result.thrown('Twin24')).toHaveLength(1);
 		expect(requestsPerId()).toEqual(once(ids, { 'call-5': 2 }));
-		expectErasedExactlyOnce(ids);
+		expectErasedExactlyOnce(simulator, ids);
 		const output = jsonOf(result.output);
 		expect(output).toHaveLength(10);
 		output.slice(0, 5).forEach((item, index) =>
@@ -145,7 +122,7 @@ describe('Settings → Retry On Fail', () => {
 		});
 
 		expect(requestsPerId()).toEqual(once(ids, { 'call-0': 2 }));
-		expectErasedExactlyOnce(ids);
+		expectErasedExactlyOnce(simulator, ids);
 		const output = jsonOf(result.output);
 		expect(output[0]).toEqual({
 			success: true,
@@ -173,7 +150,7 @@ describe('Settings → Retry On Fail', () => {
 
 		expect(result.run.status).toBe('success');
 		expect(requestsPerId()).toEqual(once(ids, { 'call-3': 2 }));
-		expectErasedExactlyOnce(ids);
+		expectErasedExactlyOnce(simulator, ids);
 		const output = jsonOf(result.output);
 		expect(output.map((item) => item.callId)).toEqual(ids);
 		expect(output.every((item) => item.success === true)).toBe(true);
@@ -250,7 +227,7 @@ const errorBranches: WorkflowShape = (source, twin24) => {
 const ERROR_OUTPUT = { onError: 'continueErrorOutput' as const };
 
 describe('Settings → On Error → Continue (using error output)', () => {
-	test('failed and refused items leave by the error output with their details, done ones by the main output', async () => {
+	test('failed and invalid items leave by the error output with their details, done ones by the main output', async () => {
 		const ids = ['call-0', 'missing', 'call-2', 'bad/id', 'call-4'];
 		simulator.addCalls(['call-0', 'call-2', 'call-4']);
 
@@ -476,7 +453,7 @@ describe("n8n's retry of a failed execution", () => {
 
 		expect(retried.error).toBeUndefined();
 		expect(requestsPerId()).toEqual(once(ids, { 'call-6': 2 }));
-		expectErasedExactlyOnce(ids);
+		expectErasedExactlyOnce(simulator, ids);
 		const output = jsonOf(retried.output);
 		expect(output.map((item) => item.fromEarlierRun === true)).toEqual([
 			...Array<boolean>(6).fill(true),

@@ -1,30 +1,20 @@
 /**
- * What the engine tests share: a simulator with the demo identity, credentials for both ways
- * of signing in, the Twin24 node's parameters, and the scan that proves no secret got out.
+ * The simulator of a test file and what it erased: a simulator with the demo identity (one per
+ * test file), the pace registry the node uses, call IDs, and the check that each was erased once.
+ * Beside it: workflow.ts (the Twin24 node's parameters and items, running them, reading the
+ * output) and accounts.ts (the demo account's credentials, and the scan that proves its secrets
+ * never got out), both re-exported here for suites that import everything from one place.
  */
 import { join } from 'node:path';
 
-import type { ICredentialDataDecryptedObject, IDataObject, INodeParameters } from 'n8n-workflow';
-
 import type * as PaceRegistry from '../nodes/Twin24/transport/pacing/registry';
-import type { RunTwin24Options, Twin24RunResult } from './harness/engine';
-import { capturedN8nLog, findPackageRoot, runTwin24 } from './harness/engine';
+import { addDemoIdentity } from './accounts';
+import { findPackageRoot } from './harness/engine';
 import type { SimulatorOptions } from './simulator/simulator';
-import {
-	DEMO_ACCESS_TOKEN,
-	DEMO_EMAIL,
-	DEMO_PASSWORD,
-	DEMO_READONLY_ACCESS_TOKEN,
-	Twin24Simulator,
-} from './simulator/simulator';
+import { Twin24Simulator } from './simulator/simulator';
 
-export { DEMO_ACCESS_TOKEN, DEMO_EMAIL, DEMO_PASSWORD, DEMO_READONLY_ACCESS_TOKEN };
-
-function addDemoIdentity(simulator: Twin24Simulator): void {
-	simulator.addUser(DEMO_EMAIL, DEMO_PASSWORD);
-	simulator.addAccessToken(DEMO_ACCESS_TOKEN);
-	simulator.addAccessToken(DEMO_READONLY_ACCESS_TOKEN, { canErase: false });
-}
+export * from './accounts';
+export * from './workflow';
 
 /** A simulator that knows the demo user and the demo access tokens, again after every reset. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Twin24Simulator> {
@@ -64,114 +54,43 @@ export function useSimulator(
 	});
 }
 
-export function tokenCredentials(
-	simulator: Twin24Simulator,
-	overrides: ICredentialDataDecryptedObject = {},
-): ICredentialDataDecryptedObject {
-	return {
-		authMode: 'accessToken',
-		accessToken: DEMO_ACCESS_TOKEN,
-		cisBaseUrl: simulator.cisBaseUrl,
-		...overrides,
-	};
-}
-
-export function loginCredentials(
-	simulator: Twin24Simulator,
-	overrides: ICredentialDataDecryptedObject = {},
-): ICredentialDataDecryptedObject {
-	return {
-		authMode: 'emailPassword',
-		email: DEMO_EMAIL,
-		password: DEMO_PASSWORD,
-		cisBaseUrl: simulator.cisBaseUrl,
-		iamBaseUrl: simulator.iamBaseUrl,
-		...overrides,
-	};
-}
-
-/** Node parameters for one operation; IDs come from each item's `id` field unless given. */
-export function operationParameters(
-	resource: 'call' | 'autoCallCandidate',
-	operation: 'depersonalize' | 'deleteRecord',
-	extra: INodeParameters = {},
-): INodeParameters {
-	const idParameter = resource === 'call' ? 'callId' : 'autoCallCandidateId';
-	return { resource, operation, [idParameter]: '={{ $json.id }}', ...extra };
-}
-
-export function idItems(ids: readonly unknown[]): IDataObject[] {
-	return ids.map((id) => ({ id }) as IDataObject);
-}
-
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-/** The proof-of-erasure fields of a done item: when Twin24 confirmed it, and in how many requests. */
-export function confirmed(attempts = 1): IDataObject {
-	return { confirmedAt: expect.stringMatching(ISO_8601) as unknown as string, attempts };
-}
-
-/** The proof-of-erasure fields of an item nothing was confirmed for. */
-export const NOT_CONFIRMED: IDataObject = { confirmedAt: null, attempts: 0 };
-
-export async function run(options: RunTwin24Options): Promise<Twin24RunResult> {
-	return await runTwin24(options);
-}
-
-// ---------------------------------------------------------------- secret scan
-
-const SECRETS = [DEMO_ACCESS_TOKEN, DEMO_READONLY_ACCESS_TOKEN, DEMO_PASSWORD];
-
-/** Every string reachable from a value: own properties (enumerable or not), causes, stacks. */
-function collectStrings(value: unknown, into: string[], seen: Set<object>, depth: number): void {
-	if (typeof value === 'string') {
-		into.push(value);
-		return;
-	}
-	if (typeof value !== 'object' || value === null || depth > 12 || seen.has(value)) return;
-	seen.add(value);
-	if (Buffer.isBuffer(value)) {
-		into.push(value.toString('utf8'));
-		return;
-	}
-	const iterable =
-		value instanceof Map ? [...value.entries()] : value instanceof Set ? [...value] : [];
-	for (const entry of iterable) collectStrings(entry, into, seen, depth + 1);
-	for (const key of Object.getOwnPropertyNames(value)) {
-		into.push(key);
-		const descriptor = Object.getOwnPropertyDescriptor(value, key);
-		if (descriptor && 'value' in descriptor)
-			collectStrings(descriptor.value, into, seen, depth + 1);
-	}
-}
-
 /**
- * Where a secret (the demo token, the read-only token, the password, and any token the
- * simulator issued at login) shows up in what a run left behind: the whole run data, the
- * thrown error with its cause and stack, and n8n's captured log. Empty when clean.
+ * The one simulator of a test file, for its tests and hooks: started before them, reset before
+ * each (then `seed` runs), stopped after them, as `useSimulator` does. The object returned stands
+ * for the simulator once it is listening; reading it before then (outside a test) throws.
  */
-export function secretsIn(result: Twin24RunResult, simulator?: Twin24Simulator): string[] {
-	const issuedTokens = simulator ? issuedLoginTokens(simulator) : [];
-	const secrets = [...SECRETS, ...issuedTokens];
-	const strings: string[] = [];
-	const seen = new Set<object>();
-	collectStrings(result.run, strings, seen, 0);
-	collectStrings(result.error, strings, seen, 0);
-	for (const thrown of result.result.thrown('Twin24')) collectStrings(thrown, strings, seen, 0);
-	collectStrings(capturedN8nLog(), strings, seen, 0);
-	const text = strings.join('\n');
-	return secrets.filter((secret) => text.includes(secret));
+export function fileSimulator(
+	seed: (simulator: Twin24Simulator) => void = () => undefined,
+): Twin24Simulator {
+	let started: Twin24Simulator | undefined;
+	useSimulator((simulator) => (started = simulator), seed);
+	const listening = (): Twin24Simulator => {
+		if (started === undefined) throw new Error('the simulator is read before it was started');
+		return started;
+	};
+	return new Proxy({} as Twin24Simulator, {
+		get(_target, key) {
+			const simulator = listening();
+			const value: unknown = Reflect.get(simulator, key, simulator);
+			return typeof value === 'function'
+				? (value as (...args: unknown[]) => unknown).bind(simulator)
+				: value;
+		},
+		set(_target, key, value: unknown) {
+			const simulator = listening();
+			return Reflect.set(simulator, key, value, simulator);
+		},
+	});
 }
 
-/** The tokens the simulator handed out at login, read back from the request log. */
-export function issuedLoginTokens(simulator: Twin24Simulator): string[] {
-	const tokens = new Set<string>();
-	for (const request of simulator.requests) {
-		const authorization = request.headers?.authorization;
-		if (typeof authorization === 'string' && authorization.startsWith('Bearer ')) {
-			const token = authorization.slice('Bearer '.length);
-			if (!SECRETS.includes(token) && token.length > 20) tokens.add(token);
-		}
-	}
-	return [...tokens];
+/** `count` call IDs: `call-0`, `call-1`, … (or with another prefix). */
+export function callIds(count: number, prefix = 'call'): string[] {
+	return Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+}
+
+/** Each of `ids` was erased by the simulator exactly once, and nothing else was erased. */
+export function expectErasedExactlyOnce(simulator: Twin24Simulator, ids: readonly string[]): void {
+	const erased = simulator.erasures().map((erasure) => erasure.id);
+	expect([...erased].sort()).toEqual([...ids].sort());
+	expect(simulator.duplicateErasures()).toBe(0);
 }

@@ -1,30 +1,17 @@
 /**
- * The node as an AI agent's tool (`n8n-nodes-twin24.twin24Tool`): every call gets an answer a
+ * The node as an AI agent's tool (`n8n-nodes-twin24.twin24Tool`): every call gets a result a
  * model can act on, nothing is thrown for an item, and a call repeated in the same execution
  * erases once. Through n8n-core's engine, against the simulator; the real agent runs in the e2e.
  */
-import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
+import { secretsIn, tokenCredentials } from './accounts';
 import { LOOP_DONE_NODE, loopShape } from './harness/engine';
-import type { Twin24Simulator } from './simulator/simulator';
-import {
-	confirmed,
-	idItems,
-	operationParameters,
-	run,
-	secretsIn,
-	tokenCredentials,
-	useSimulator,
-} from './support';
+import { fileSimulator } from './support';
+import { confirmed, idItems, jsonOf, operationParameters, run } from './workflow';
 
-let simulator: Twin24Simulator;
-useSimulator((started) => (simulator = started));
+const simulator = fileSimulator();
 
 const CALL = '3f2c8a4e-7b1d-4c9a-9e1f-2a6b5d8c0e11';
-
-function jsonOf(output: INodeExecutionData[] | undefined): IDataObject[] {
-	return (output ?? []).map((item) => item.json);
-}
 
 async function callTool(id: string) {
 	return await run({
@@ -36,7 +23,7 @@ async function callTool(id: string) {
 }
 
 describe('as an AI agent tool', () => {
-	test('an erasure: the answer says it was done, with the ID and when Twin24 confirmed it', async () => {
+	test('an erasure: the result says it was done, with the ID and when Twin24 confirmed it', async () => {
 		simulator.addCalls([CALL]);
 
 		const result = await callTool(CALL);
@@ -47,7 +34,7 @@ describe('as an AI agent tool', () => {
 		expect(simulator.erasures()).toHaveLength(1);
 	});
 
-	test('an unknown ID: answered, not thrown, naming the ID and the 404, with what to do next', async () => {
+	test('an unknown ID: a result, not thrown, naming the ID and the 404, with what to do next', async () => {
 		const result = await callTool('missing-call');
 
 		expect(result.result.thrown('Twin24')).toEqual([]);
@@ -67,18 +54,18 @@ describe('as an AI agent tool', () => {
 		]);
 	});
 
-	test('an ID the model made up that cannot be one: nothing is sent, and the answer says what an ID looks like', async () => {
+	test('an ID the model made up that cannot be one: nothing is sent, and the result says what an ID looks like', async () => {
 		const result = await callTool('../calls/other');
 
 		expect(simulator.requests).toHaveLength(0);
-		const [answer] = jsonOf(result.output);
-		expect(answer).toMatchObject({
+		const [toolResult] = jsonOf(result.output);
+		expect(toolResult).toMatchObject({
 			success: false,
 			callId: '../calls/other',
 			error: 'Call ID ("../calls/other") contains "/", which no Twin24 ID has',
 			attempts: 0,
 		});
-		expect(answer.whatToDo).toBe(
+		expect(toolResult.whatToDo).toBe(
 			'Nothing was sent. Call ID must be the exact Twin24 ID: a UUID such as 3f2c8a4e-7b1d-4c9a-9e1f-2a6b5d8c0e11. Ask the user for the exact ID; do not guess or change it.',
 		);
 		expect(secretsIn(result, simulator)).toEqual([]);

@@ -7,37 +7,19 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import type { IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
+import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
 import { mayHaveBeenCarriedOut } from '../nodes/Twin24/transport/retryPolicy';
+import { loginCredentials, secretsIn, tokenCredentials } from './accounts';
 import type { ExecutionControls } from './harness/engine';
-import type { Twin24Simulator } from './simulator/simulator';
-import {
-	confirmed,
-	idItems,
-	loginCredentials,
-	NOT_CONFIRMED,
-	operationParameters,
-	run,
-	secretsIn,
-	tokenCredentials,
-	useSimulator,
-} from './support';
+import { callIds, fileSimulator } from './support';
+import { confirmed, idItems, jsonOf, NOT_CONFIRMED, operationParameters, run } from './workflow';
 
-let simulator: Twin24Simulator;
-useSimulator((started) => (simulator = started));
+const simulator = fileSimulator();
 
 const UUID = '3f2c8a4e-7b1d-4c9a-9e1f-2a6b5d8c0e11';
 /** A call ID past 2^53, as a CRM's JSON would hand it over: the number 9007199254740992. */
 const UNSAFE_CALL_ID = JSON.parse('9007199254740993') as number;
-
-function callIds(count: number): string[] {
-	return Array.from({ length: count }, (_, index) => `call-${index}`);
-}
-
-function jsonOf(output: INodeExecutionData[] | undefined): IDataObject[] {
-	return (output ?? []).map((item) => item.json);
-}
 
 function sentIds(): Array<string | undefined> {
 	return simulator.requests
@@ -56,7 +38,7 @@ function when(condition: () => boolean, action: () => void): () => void {
 }
 
 describe('1. numeric IDs', () => {
-	test('a number that is not a safe whole number is refused; safe ones are sent in plain decimal', async () => {
+	test('a number that is not a safe whole number is an invalid ID; safe ones are sent in plain decimal', async () => {
 		simulator.configure({ acceptAnyId: true });
 		// 9007199254740993 in JSON is already 9007199254740992 in any workflow: another call's ID.
 		const ids = [UNSAFE_CALL_ID, 1e21, 1.5, 42, 9007199254740991, -0];
@@ -101,7 +83,7 @@ describe('2. invisible characters', () => {
 		['U+00AD', '\u00ad', 'soft hyphen'],
 		['U+FEFF', '\ufeff', 'zero-width no-break space (BOM)'],
 	])(
-		'%s: a UUID carrying it is refused, never sent, never trimmed',
+		'%s: a UUID carrying it is invalid, never sent, never trimmed',
 		async (_name, character, name) => {
 			simulator.addCalls([UUID]);
 			const hex = character.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0');

@@ -1,8 +1,8 @@
 /**
  * The checks n8n's verification relies on can fail: n8n-node lint, n8n's scanner, the workflow
- * schema check and release:check each refuse a planted violation in a copy of the package.
- * Also what a publisher depends on: the CI and publish workflows, the publish guard, a README that
- * renders on npm.
+ * schema check, release:check and check:links each fail on a planted violation in a copy of the package.
+ * Also what a publisher depends on: the CI and publish workflows, the publish guard, and links that
+ * work for everyone who installs the package (check:links).
  */
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -136,7 +136,7 @@ describe('the workflow schema check can fail', () => {
 		expect(run.output).toContain('.github/workflows/publish.yml valid');
 	});
 
-	test('a misspelt key and a wrong permission value are refused', async () => {
+	test('a misspelt key and a wrong permission value fail the check', async () => {
 		const folder = copyOfPackage([]);
 		const broken = readFileSync(join(root, '.github/workflows/publish.yml'), 'utf8')
 			.replace('id-token: write', 'id-token: writ')
@@ -186,7 +186,7 @@ describe('release:check', () => {
 		return folder;
 	}
 
-	test('as committed, it refuses and lists what the publisher must still supply', async () => {
+	test('as committed, it fails and lists what the publisher must still supply', async () => {
 		const run = await runScript('release-check.mjs', [
 			'--dir',
 			releaseFolder({}),
@@ -197,9 +197,26 @@ describe('release:check', () => {
 		expect(run.exitCode).toBe(1);
 		expect(run.output).toContain('author.email');
 		expect(run.output).toContain('repository.url');
-		expect(run.output).toContain(
-			'credentials/Twin24Api.credentials.ts: still says REPLACE_WITH_OWNER',
+		// The documentation links point at npm by the package's name: nothing there for the publisher.
+		expect(run.output).not.toContain('credentials/Twin24Api.credentials.ts');
+		expect(run.output).not.toContain('nodes/Twin24/Twin24.node.json');
+		expect(run.output).not.toContain('README.md');
+	});
+
+	test('a placeholder brought back into a documentation link fails it', async () => {
+		const folder = completed(releaseFolder({}));
+		const codex = join(folder, 'nodes/Twin24/Twin24.node.json');
+		writeFileSync(
+			codex,
+			readFileSync(codex, 'utf8').replace(
+				'https://www.npmjs.com/package/n8n-nodes-twin24#user-content-credentials',
+				'https://github.com/REPLACE_WITH_OWNER/n8n-nodes-twin24#credentials',
+			),
 		);
+
+		const run = await runScript('release-check.mjs', ['--dir', folder, '--tag', 'v0.1.0']);
+
+		expect(run.exitCode).toBe(1);
 		expect(run.output).toContain('nodes/Twin24/Twin24.node.json: still says REPLACE_WITH_OWNER');
 	});
 
@@ -212,7 +229,7 @@ describe('release:check', () => {
 		expect(run.exitCode).toBe(0);
 	});
 
-	test('a tag that does not match the version, or no tag, is refused', async () => {
+	test('a tag that does not match the version, or no tag, fails it', async () => {
 		const folder = completed(releaseFolder({}));
 
 		const wrongTag = await runScript('release-check.mjs', ['--dir', folder, '--tag', 'v0.2.0']);
@@ -276,14 +293,76 @@ describe('what publishing relies on', () => {
 		expect(output).toMatch(/EUSAGE/);
 		expect(output).toMatch(/[Pp]rovenance generation/);
 	});
+});
 
-	test('the README renders on npm: no relative links or images', () => {
-		const readme = readFileSync(join(root, 'README.md'), 'utf8');
-		const targets = [...readme.matchAll(/!?\[[^\]]*\]\(([^)\s]+)[^)]*\)/g)].map(
-			(match) => match[1],
+describe('check:links: every link works for everyone who installs the package', () => {
+	const LINKED = [
+		'package.json',
+		'README.md',
+		'CHANGELOG.md',
+		'docs',
+		'examples',
+		'nodes',
+		'credentials',
+	];
+	const README_URL = 'https://www.npmjs.com/package/n8n-nodes-twin24';
+	const FILE_URL = 'https://cdn.jsdelivr.net/npm/n8n-nodes-twin24';
+
+	function edit(folder: string, file: string, change: (text: string) => string): void {
+		const path = join(folder, file);
+		writeFileSync(path, change(readFileSync(path, 'utf8')));
+	}
+
+	test('as committed, every link of the README, docs/, the codex file and the credential resolves', async () => {
+		const run = await runScript('check-links.mjs', [root]);
+
+		expect(run.output).toContain('every link resolves');
+		expect(run.exitCode).toBe(0);
+	});
+
+	test('a relative link, an anchor that is no heading, an unshipped file and a placeholder fail it', async () => {
+		const folder = copyOfPackage(LINKED);
+		edit(
+			folder,
+			'README.md',
+			(readme) =>
+				`${readme}\n[relative](docs/reliability.md) [bare anchor](#credentials)` +
+				` [no such heading](${README_URL}#user-content-no-such-heading)` +
+				` [npm's own id missing](${README_URL}#credentials)` +
+				` [not shipped](${FILE_URL}/scripts/demo.ts)` +
+				` [anchor into text](${FILE_URL}/docs/reliability.md#stop)` +
+				` ![image](https://raw.githubusercontent.com/REPLACE_WITH_OWNER/n8n-nodes-twin24/main/docs/images/pacing.svg)\n`,
 		);
-		const relative = targets.filter((target) => !/^(https:\/\/|#|mailto:)/.test(target));
-		expect(relative).toEqual([]);
-		expect(readme).not.toMatch(/<img\s/i);
+		edit(folder, 'nodes/Twin24/Twin24.node.json', (codex) =>
+			codex.replace(`${README_URL}#user-content-credentials`, `${README_URL}#user-content-login`),
+		);
+		edit(folder, 'credentials/Twin24Api.credentials.ts', (credential) =>
+			credential.replace(
+				`${README_URL}#user-content-credentials`,
+				'https://github.com/REPLACE_WITH_OWNER/n8n-nodes-twin24#credentials',
+			),
+		);
+		edit(
+			folder,
+			'docs/reliability.md',
+			(page) => `${page}\n[gone](architecture.md#no-such-words)\n`,
+		);
+
+		const run = await runScript('check-links.mjs', [folder]);
+
+		expect(run.exitCode).toBe(1);
+		const problems = run.output.split('\n').filter((line) => line.startsWith('  - '));
+		expect(problems).toEqual([
+			'  - README.md: docs/reliability.md: not absolute: npm shows the README without the repository around it',
+			'  - README.md: #credentials: not absolute: npm shows the README without the repository around it',
+			`  - README.md: ${README_URL}#user-content-no-such-heading: anchor #user-content-no-such-heading: no README heading has the slug no-such-heading`,
+			`  - README.md: ${README_URL}#credentials: anchor #credentials: npm's id for a heading is #user-content-<slug>`,
+			`  - README.md: ${FILE_URL}/scripts/demo.ts: scripts/demo.ts is not in the package (\`npm pack\` ships no such file)`,
+			`  - README.md: ${FILE_URL}/docs/reliability.md#stop: anchor #stop: jsDelivr serves the file as text`,
+			'  - README.md: https://raw.githubusercontent.com/REPLACE_WITH_OWNER/n8n-nodes-twin24/main/docs/images/pacing.svg: leads to the placeholder repository REPLACE_WITH_OWNER, a 404 for every user',
+			'  - docs/reliability.md: architecture.md#no-such-words: anchor #no-such-words: no heading of docs/architecture.md has that slug',
+			`  - nodes/Twin24/Twin24.node.json: ${README_URL}#user-content-login: anchor #user-content-login: no README heading has the slug login`,
+			`  - credentials/Twin24Api.credentials.ts: https://github.com/REPLACE_WITH_OWNER/n8n-nodes-twin24#credentials: not ${README_URL}#user-content-<heading>, the README every user of the package can open`,
+		]);
 	});
 });

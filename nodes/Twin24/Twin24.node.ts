@@ -68,13 +68,13 @@ const autoCallCandidateOperations: INodeProperties = {
 
 const irreversibleNotice: INodeProperties = {
 	displayName:
-		"Erasure can't be undone. Settings → Retry On Fail is safe: a new try never sends again what Twin24 confirmed, but each try first waits Wait Between Tries.",
+		"Erasure can't be undone: Twin24 deletes the data for good. To try a workflow first, turn on the option Dry Run: it shows each request and sends nothing.",
 	name: 'irreversibleNotice',
 	type: 'notice',
 	default: '',
 };
 
-const ANSWER =
+const TOOL_RESULT =
 	'It answers in JSON: success true with confirmedAt once Twin24 confirmed the erasure; otherwise success false with error and whatToDo.';
 const NEVER_GUESS = 'exactly as the user gave it; never guess, build or change an ID.';
 const CALL_ID = `Takes the call's ID, ${CALL_ID_EXAMPLE}, ${NEVER_GUESS}`;
@@ -100,17 +100,17 @@ const toolDescriptions: INodeProperties[] = [
 	toolDescription(
 		'call',
 		'depersonalize',
-		`Irreversibly erases all personal data of one Twin24 call and, unless this workflow keeps recordings, its audio recording. This cannot be undone. ${CALL_ID} ${ANSWER}`,
+		`Irreversibly erases all personal data of one Twin24 call and, unless this workflow keeps recordings, its audio recording. This cannot be undone. ${CALL_ID} ${TOOL_RESULT}`,
 	),
 	toolDescription(
 		'call',
 		'deleteRecord',
-		`Irreversibly deletes the audio recording of one Twin24 call; the call's other data stays. This cannot be undone. ${CALL_ID} ${ANSWER}`,
+		`Irreversibly deletes the audio recording of one Twin24 call; the call's other data stays. This cannot be undone. ${CALL_ID} ${TOOL_RESULT}`,
 	),
 	toolDescription(
 		'autoCallCandidate',
 		'depersonalize',
-		`Irreversibly erases all personal data of one Twin24 auto call candidate (a person queued in an automatic calling campaign) and, unless this workflow keeps recordings, the recordings of their calls. This cannot be undone. Takes the candidate's ID, ${CANDIDATE_ID_EXAMPLE}, ${NEVER_GUESS} ${ANSWER}`,
+		`Irreversibly erases all personal data of one Twin24 auto call candidate (a person queued in an automatic calling campaign) and, unless this workflow keeps recordings, the recordings of their calls. This cannot be undone. Takes the candidate's ID, ${CANDIDATE_ID_EXAMPLE}, ${NEVER_GUESS} ${TOOL_RESULT}`,
 	),
 ];
 

@@ -1,4 +1,4 @@
-/** Hostile base URLs (issue 4): where the one erasure request lands, or the refusal. */
+/** Hostile base URLs (issue 4): where the one erasure request lands, or the unusable credential. */
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import type { Twin24Simulator } from '../simulator/simulator';
@@ -10,16 +10,17 @@ export interface BaseUrlCase {
 	mode: 'token' | 'login';
 	/** Credential fields to override, built from the running simulator. */
 	urls: (sim: Twin24Simulator) => ICredentialDataDecryptedObject;
-	/** Where the one erasure request must land, or the refusal before anything is sent. */
+	/** Where the one erasure request must land, or the unusable credential: nothing is sent. */
 	expect:
-		{ path: string; status: number } | { refused: 'CIS Base URL' | 'IAM Base URL'; reason: RegExp };
+		| { path: string; status: number }
+		| { unusable: 'CIS Base URL' | 'IAM Base URL'; reason: RegExp };
 }
 
 export const ERASURE_ID = 'call-1';
 const ERASURE_PATH = `${CIS_BASE_PATH}/calls/${ERASURE_ID}/depersonalization`;
 const landsAt = (path: string, status = 200) => ({ path, status });
-const cisRefused = (reason: RegExp) => ({ refused: 'CIS Base URL' as const, reason });
-const iamRefused = (reason: RegExp) => ({ refused: 'IAM Base URL' as const, reason });
+const cisUnusable = (reason: RegExp) => ({ unusable: 'CIS Base URL' as const, reason });
+const iamUnusable = (reason: RegExp) => ({ unusable: 'IAM Base URL' as const, reason });
 const cis = (url: (sim: Twin24Simulator) => string) => (sim: Twin24Simulator) => ({
 	cisBaseUrl: url(sim),
 });
@@ -92,94 +93,94 @@ export const BASE_URL_CASES: readonly BaseUrlCase[] = [
 		name: 'query string',
 		mode: 'token',
 		urls: cis((s) => `${s.cisBaseUrl}?tenant=1`),
-		expect: cisRefused(QUERY_OR_FRAGMENT),
+		expect: cisUnusable(QUERY_OR_FRAGMENT),
 	},
 	{
 		name: 'query string carrying the token',
 		mode: 'token',
 		urls: cis((s) => `${s.cisBaseUrl}?access_token=${DEMO_ACCESS_TOKEN}`),
-		expect: cisRefused(QUERY_OR_FRAGMENT),
+		expect: cisUnusable(QUERY_OR_FRAGMENT),
 	},
 	{
 		name: 'fragment',
 		mode: 'token',
 		urls: cis((s) => `${s.cisBaseUrl}#v1`),
-		expect: cisRefused(QUERY_OR_FRAGMENT),
+		expect: cisUnusable(QUERY_OR_FRAGMENT),
 	},
 	{
 		name: 'user:password@ (the demo password)',
 		mode: 'token',
 		urls: cis((s) => `http://demo:${DEMO_PASSWORD}@127.0.0.1:${s.port}${CIS_BASE_PATH}`),
-		expect: cisRefused(USER_INFO),
+		expect: cisUnusable(USER_INFO),
 	},
 	{
 		name: 'user name only',
 		mode: 'token',
 		urls: cis((s) => `http://demo@127.0.0.1:${s.port}${CIS_BASE_PATH}`),
-		expect: cisRefused(USER_INFO),
+		expect: cisUnusable(USER_INFO),
 	},
 	{
 		name: 'plain http to a remote host',
 		mode: 'token',
 		urls: cis(() => 'http://twin24.ai/cis/api/v1'),
-		expect: cisRefused(PLAIN_HTTP),
+		expect: cisUnusable(PLAIN_HTTP),
 	},
 	{
 		name: 'plain http to a host that starts like loopback',
 		mode: 'token',
 		urls: cis(() => 'http://127.0.0.1.nip.io/cis/api/v1'),
-		expect: cisRefused(PLAIN_HTTP),
+		expect: cisUnusable(PLAIN_HTTP),
 	},
 	{
 		name: 'plain http to localhost.<domain>',
 		mode: 'token',
 		urls: cis(() => 'http://localhost.attacker.test/cis/api/v1'),
-		expect: cisRefused(PLAIN_HTTP),
+		expect: cisUnusable(PLAIN_HTTP),
 	},
 	{
 		name: 'ftp scheme',
 		mode: 'token',
 		urls: cis((s) => `ftp://127.0.0.1:${s.port}/cis`),
-		expect: cisRefused(OTHER_SCHEME),
+		expect: cisUnusable(OTHER_SCHEME),
 	},
 	{
 		name: 'file scheme',
 		mode: 'token',
 		urls: cis(() => 'file:///etc/passwd'),
-		expect: cisRefused(OTHER_SCHEME),
+		expect: cisUnusable(OTHER_SCHEME),
 	},
 	{
 		name: 'javascript scheme',
 		mode: 'token',
 		urls: cis(() => 'javascript:alert(1)'),
-		expect: cisRefused(OTHER_SCHEME),
+		expect: cisUnusable(OTHER_SCHEME),
 	},
 	{
 		name: 'data scheme',
 		mode: 'token',
 		urls: cis(() => 'data:text/plain,hello'),
-		expect: cisRefused(OTHER_SCHEME),
+		expect: cisUnusable(OTHER_SCHEME),
 	},
 	{
 		name: 'no scheme',
 		mode: 'token',
 		urls: cis(() => 'twin24.ai/cis/api/v1'),
-		expect: cisRefused(NOT_A_URL),
+		expect: cisUnusable(NOT_A_URL),
 	},
 	{
 		name: 'scheme-relative',
 		mode: 'token',
 		urls: cis(() => '//twin24.ai/cis/api/v1'),
-		expect: cisRefused(NOT_A_URL),
+		expect: cisUnusable(NOT_A_URL),
 	},
 	{
 		name: 'not a URL at all',
 		mode: 'token',
 		urls: cis(() => 'not a url'),
-		expect: cisRefused(NOT_A_URL),
+		expect: cisUnusable(NOT_A_URL),
 	},
-	{ name: 'empty', mode: 'token', urls: cis(() => ''), expect: cisRefused(/empty/) },
-	{ name: 'blank', mode: 'token', urls: cis(() => '   '), expect: cisRefused(/empty/) },
+	{ name: 'empty', mode: 'token', urls: cis(() => ''), expect: cisUnusable(/empty/) },
+	{ name: 'blank', mode: 'token', urls: cis(() => '   '), expect: cisUnusable(/empty/) },
 	{
 		name: 'login: IAM with trailing slashes',
 		mode: 'login',
@@ -190,13 +191,13 @@ export const BASE_URL_CASES: readonly BaseUrlCase[] = [
 		name: 'login: IAM with a query string',
 		mode: 'login',
 		urls: iam((s) => `${s.iamBaseUrl}?x=1`),
-		expect: iamRefused(QUERY_OR_FRAGMENT),
+		expect: iamUnusable(QUERY_OR_FRAGMENT),
 	},
 	{
 		name: 'login: IAM over plain http to a remote host',
 		mode: 'login',
 		urls: iam(() => 'http://iam.twin24.ai/api/v1'),
-		expect: iamRefused(PLAIN_HTTP),
+		expect: iamUnusable(PLAIN_HTTP),
 	},
 	{
 		name: 'login: IAM with user:password@',
@@ -205,19 +206,19 @@ export const BASE_URL_CASES: readonly BaseUrlCase[] = [
 			(s) =>
 				`http://${encodeURIComponent(DEMO_EMAIL)}:${DEMO_PASSWORD}@127.0.0.1:${s.port}${IAM_BASE_PATH}`,
 		),
-		expect: iamRefused(USER_INFO),
+		expect: iamUnusable(USER_INFO),
 	},
-	{ name: 'login: IAM empty', mode: 'login', urls: iam(() => ''), expect: iamRefused(/empty/) },
+	{ name: 'login: IAM empty', mode: 'login', urls: iam(() => ''), expect: iamUnusable(/empty/) },
 	{
 		name: 'login: IAM not a URL',
 		mode: 'login',
 		urls: iam(() => 'iam twin24'),
-		expect: iamRefused(NOT_A_URL),
+		expect: iamUnusable(NOT_A_URL),
 	},
 	{
-		name: 'login: a bad CIS URL is refused before logging in',
+		name: 'login: a bad CIS URL makes the credential unusable before logging in',
 		mode: 'login',
 		urls: cis((s) => `${s.cisBaseUrl}#x`),
-		expect: cisRefused(QUERY_OR_FRAGMENT),
+		expect: cisUnusable(QUERY_OR_FRAGMENT),
 	},
 ];

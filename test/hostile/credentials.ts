@@ -4,7 +4,7 @@ import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import type { Twin24Simulator } from '../simulator/simulator';
 import { DEMO_ACCESS_TOKEN, DEMO_EMAIL, DEMO_READONLY_ACCESS_TOKEN } from '../support';
 import type { Outcome } from './shared';
-import { failure, login, refusal, success, token } from './shared';
+import { failure, login, notSent, success, token } from './shared';
 
 export interface CredentialCase {
 	name: string;
@@ -88,7 +88,7 @@ export const CREDENTIAL_CASES: readonly CredentialCase[] = [
 		items: 1,
 		logins: 0,
 		erasures: 0,
-		expect: refusal(/no access token/),
+		expect: notSent(/no access token/),
 	},
 	{
 		name: 'blank access token',
@@ -96,7 +96,7 @@ export const CREDENTIAL_CASES: readonly CredentialCase[] = [
 		items: 1,
 		logins: 0,
 		erasures: 0,
-		expect: refusal(/no access token/),
+		expect: notSent(/no access token/),
 	},
 	{
 		// The HTTP client folds the line break away: no header is injected, the token is refused.
@@ -148,7 +148,7 @@ export const CREDENTIAL_CASES: readonly CredentialCase[] = [
 		expect: failure(undefined, [/login failed/]),
 	},
 	{
-		name: 'login refused with 400: one attempt',
+		name: 'login failed with 400: one attempt',
 		credentials: login(),
 		arrange: (sim) => sim.failNext(5, 400, { route: 'login' }),
 		items: 3,

@@ -19,8 +19,8 @@ export type Outcome =
 	| { kind: 'success' }
 	/** An HTTP-level failure of an item: NodeApiError naming the action, the ID and the status. */
 	| { kind: 'failure'; status?: number; shows: readonly Matcher[]; hides?: readonly RegExp[] }
-	/** Refused before anything was sent: NodeOperationError. */
-	| { kind: 'refused'; shows: readonly Matcher[] };
+	/** Nothing sent (an invalid item, an unusable credential): NodeOperationError. */
+	| { kind: 'notSent'; shows: readonly Matcher[] };
 
 export const success: Outcome = { kind: 'success' };
 
@@ -32,8 +32,8 @@ export function failure(
 	return { kind: 'failure', status, shows, hides };
 }
 
-export function refusal(...shows: Matcher[]): Outcome {
-	return { kind: 'refused', shows };
+export function notSent(...shows: Matcher[]): Outcome {
+	return { kind: 'notSent', shows };
 }
 
 /** What a timed-out request says (no status, no Node error code). */

@@ -83,7 +83,7 @@ export const optionsCollection: INodeProperties = {
 			type: 'boolean',
 			default: false,
 			description:
-				"Whether a 404 (unknown ID, or already erased) counts as done, with 'notFound' set to true in the output, so that re-running a workflow is safe",
+				"Whether a 404 (unknown ID, or already erased) counts as done, with 'notFound' set to true in the output, so that running the same IDs again is safe",
 		},
 		numericOption(
 			'maxRetries',

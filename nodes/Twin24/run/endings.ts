@@ -17,7 +17,7 @@ import { WHAT_TO_DO_ABOUT_THE_CREDENTIAL, WHAT_TO_DO_WHEN_CANCELLED } from './ou
  */
 
 /** After Stop (or the workflow timeout), an item not done: its request never went out, or went unanswered. */
-export function cancelledAnswer(
+export function cancelledResult(
 	answers: Answers,
 	itemIndex: number,
 	id: string | null,
@@ -65,7 +65,7 @@ export function failedRunError(
 }
 
 /** With Continue On Fail, a credential the node cannot use fails every item, and sends nothing. */
-export async function everyItemRefusedByCredential(
+export async function unusableCredentialResults(
 	ctx: IExecuteFunctions,
 	operation: ErasureOperation,
 	answers: Answers,

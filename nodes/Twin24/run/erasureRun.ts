@@ -12,10 +12,10 @@ import { Twin24Client, executionCancelSignal } from '../transport/client';
 import type { Failure } from '../transport/failures';
 import { toNodeError } from '../transport/failures';
 import {
-	cancelledAnswer,
-	everyItemRefusedByCredential,
+	cancelledResult,
 	failedRunError,
 	logCancelled,
+	unusableCredentialResults,
 } from './endings';
 import type { RunSettings, SendPlan } from './itemPlan';
 import { planItem } from './itemPlan';
@@ -93,7 +93,7 @@ const WORKERS_PER_SLOT = 2;
 
 /**
  * One run of the node over its input items: each item is read when its turn comes, so sending
- * starts at once; at most Concurrency requests are in flight; each item gets one answer, in input
+ * starts at once; at most Concurrency requests are in flight; each item gets one result, in input
  * order, with `pairedItem`. Sending ends early when the user stops the execution, or at the first
  * failure when the run fails on it.
  */
@@ -103,13 +103,13 @@ class ErasureRun {
 	private readonly remedies = new Map<number, Remedy>();
 	private readonly repeats = new Repeats();
 	private readonly failed = new Set<number>();
-	/** Items with no answer yet (not sent, interrupted, or a repeat waiting for its first item), and their IDs. */
+	/** Items with no result yet (not sent, interrupted, or a repeat waiting for its first item), and their IDs. */
 	private readonly unfinished = new Map<number, { id: string; attempts: number }>();
 	private firstFailure: NodeApiError | NodeOperationError | undefined;
 	private nextItem = 0;
 	private itemsHandled = 0;
 	private readonly slots: ConcurrencySlots;
-	/** Items that need no request (dry runs, refusals, repeats) must not hold the event loop. */
+	/** Items that need no request (dry runs, invalid items, repeats) must not hold the event loop. */
 	private readonly yieldToEventLoop = eventLoopYielder();
 	private readonly itemCount: number;
 
@@ -146,7 +146,7 @@ class ErasureRun {
 			failed: this.failed.size,
 			...this.client.stats,
 		});
-		if (cancel?.aborted === true) return this.answersAfterCancel();
+		if (cancel?.aborted === true) return this.resultsAfterCancel();
 		if (this.firstFailure !== undefined) throw this.failedRun(this.firstFailure);
 		return this.answers.routed(this.results, this.remedies);
 	}
@@ -167,15 +167,15 @@ class ErasureRun {
 
 	private async handle(itemIndex: number): Promise<void> {
 		const plan = planItem(this.ctx, this.operation, itemIndex, this.client);
-		if (plan.kind === 'refused') return this.refuse(itemIndex, plan.error, plan.rawId);
+		if (plan.kind === 'invalid') return this.invalidItem(itemIndex, plan.error, plan.rawId);
 		if (plan.kind === 'dryRun')
-			return this.answer(itemIndex, this.answers.dryRun(plan.id, plan.request));
+			return this.setResult(itemIndex, this.answers.dryRun(plan.id, plan.request));
 		const key = erasureKey(plan.id, plan.request.body);
 		const firstItem = this.repeats.claim(key, itemIndex);
 		if (firstItem !== undefined) return this.repeat(itemIndex, firstItem, plan.id);
 		const earlier = this.earlierRuns.find(key);
 		const known = this.answers.fromEarlierRun(plan, earlier);
-		if (known !== undefined) return this.answer(itemIndex, known);
+		if (known !== undefined) return this.setResult(itemIndex, known);
 		await this.erase(itemIndex, plan, key, earlier?.kind === 'maybeDone');
 	}
 
@@ -207,7 +207,7 @@ class ErasureRun {
 		const done = doneBy(plan, result);
 		if (done !== undefined) {
 			this.earlierRuns.remember(key, done);
-			return this.answer(itemIndex, this.answers.done(plan, done));
+			return this.setResult(itemIndex, this.answers.done(plan, done));
 		}
 		switch (result.outcome) {
 			case 'interrupted':
@@ -241,19 +241,19 @@ class ErasureRun {
 		if (this.answers.route === 'failRun') return this.failRunAt(error);
 		const statusCode = 'statusCode' in failure ? failure.statusCode : undefined;
 		const json = this.answers.notDone(id, error.message, attempts, { statusCode });
-		this.answer(itemIndex, json, {
+		this.setResult(itemIndex, json, {
 			description: error.description ?? undefined,
 			whatToDo: whatToDoAbout(failure),
 		});
 	}
 
-	private refuse(itemIndex: number, error: NodeOperationError, rawId: unknown): void {
+	private invalidItem(itemIndex: number, error: NodeOperationError, rawId: unknown): void {
 		this.failed.add(itemIndex);
 		if (this.answers.route === 'failRun') return this.failRunAt(error);
 		const { idLabel, idExample } = this.operation;
 		const whatToDo = `Nothing was sent. ${idLabel} must be the exact Twin24 ID: ${idExample}. Ask the user for the exact ID; do not guess or change it.`;
 		const json = this.answers.notDone(rawId, error.message, 0);
-		this.answer(itemIndex, json, { description: error.description ?? undefined, whatToDo });
+		this.setResult(itemIndex, json, { description: error.description ?? undefined, whatToDo });
 	}
 
 	/** Without Continue On Fail the first failure fails the run: nothing new is sent. */
@@ -262,19 +262,19 @@ class ErasureRun {
 		this.sending.abort();
 	}
 
-	/** A repeat of an erasure asked for by an earlier item gets that item's answer. */
+	/** A repeat of an erasure asked for by an earlier item gets that item's result. */
 	private repeat(itemIndex: number, firstItem: number, id: string): void {
 		const first = this.results[firstItem];
 		if (first !== undefined) {
 			const remedy = this.remedies.get(firstItem);
-			return this.answer(itemIndex, this.answers.repeat(first.json, id, firstItem), remedy);
+			return this.setResult(itemIndex, this.answers.repeat(first.json, id, firstItem), remedy);
 		}
 		this.repeats.waitFor(itemIndex, firstItem);
 		// Should sending end before the first item is done, this one is reported with its ID.
 		this.unfinished.set(itemIndex, { id, attempts: 0 });
 	}
 
-	private answer(itemIndex: number, json: IDataObject, remedy?: Remedy): void {
+	private setResult(itemIndex: number, json: IDataObject, remedy?: Remedy): void {
 		this.results[itemIndex] = { json, pairedItem: { item: itemIndex } };
 		if (remedy !== undefined) this.remedies.set(itemIndex, remedy);
 		const id = json[this.operation.idParameter] as string;
@@ -282,15 +282,15 @@ class ErasureRun {
 	}
 
 	/**
-	 * After Stop (or the workflow timeout) every item still gets an answer; items not read yet
+	 * After Stop (or the workflow timeout) every item still gets a result; items not read yet
 	 * have no ID to show.
 	 */
-	private answersAfterCancel(): INodeExecutionData[] {
+	private resultsAfterCancel(): INodeExecutionData[] {
 		const unsent = [...this.results.keys()].filter((index) => this.results[index] === undefined);
 		for (const itemIndex of unsent) {
 			const { id, attempts } = this.unfinished.get(itemIndex) ?? { id: null, attempts: 0 };
-			const { json, remedy } = cancelledAnswer(this.answers, itemIndex, id, attempts);
-			this.answer(itemIndex, json, remedy);
+			const { json, remedy } = cancelledResult(this.answers, itemIndex, id, attempts);
+			this.setResult(itemIndex, json, remedy);
 		}
 		logCancelled(this.ctx.logger, this.doneCount(), this.itemCount, unsent);
 		return this.answers.routed(this.results, this.remedies);
@@ -328,7 +328,7 @@ export async function runErasures(
 		client = await Twin24Client.open(ctx, settings, sending.signal);
 	} catch (error) {
 		if (answers.route !== 'failRun') {
-			return await everyItemRefusedByCredential(
+			return await unusableCredentialResults(
 				ctx,
 				operation,
 				answers,

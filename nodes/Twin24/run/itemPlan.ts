@@ -8,8 +8,9 @@ import type { Twin24Client, TransportSettings } from '../transport/client';
 import type { PlannedRequest } from '../transport/http';
 
 /**
- * Reading one item: its parameters (each once), its ID and what the node will do for it. An ID
- * that cannot be real is refused here, before anything is sent.
+ * Reading one item: its parameters (each once), its ID and what the node will do for it. An item
+ * that cannot become a request (an invalid ID, a Keep Recording that is not true or false, an
+ * expression that fails for it) is found invalid here, before anything is sent.
  */
 
 function holdsExpression(value: unknown): boolean {
@@ -95,7 +96,7 @@ function formatCharacterProblem(value: string): string | undefined {
 
 /**
  * Why a value cannot be a Twin24 ID, or undefined when it can. IDs are UUIDs or short strings;
- * anything that would change the request path (`/`, `..`, `?`, `#`) or cannot be real is refused.
+ * anything that would change the request path (`/`, `..`, `?`, `#`) or cannot be real is invalid.
  */
 function idProblem(value: string): string | undefined {
 	if (value === '') return 'is empty';
@@ -143,7 +144,7 @@ function idOrProblem(raw: unknown): { id: string } | { problem: string } {
 
 /**
  * Reads an item's ID. Safe whole numbers are taken as text; surrounding spaces are dropped;
- * everything else that cannot be an ID is refused for this item before anything is sent.
+ * everything else that cannot be an ID makes the item invalid before anything is sent.
  */
 function readId(
 	ctx: IExecuteFunctions,
@@ -221,7 +222,7 @@ export type ItemPlan =
 			ignoreNotFound: boolean;
 	  }
 	| { kind: 'dryRun'; id: string; request: PlannedRequest }
-	| { kind: 'refused'; error: NodeOperationError; rawId: unknown };
+	| { kind: 'invalid'; error: NodeOperationError; rawId: unknown };
 
 export type SendPlan = Extract<ItemPlan, { kind: 'send' }>;
 
@@ -249,10 +250,10 @@ export function planItem(
 		};
 	} catch (error) {
 		// An expression that fails for one item (e.g. a missing field) fails that item only.
-		const refusal =
+		const invalid =
 			error instanceof NodeOperationError
 				? error
 				: new NodeOperationError(ctx.getNode(), error as Error, { itemIndex });
-		return { kind: 'refused', error: refusal, rawId };
+		return { kind: 'invalid', error: invalid, rawId };
 	}
 }
