@@ -67,7 +67,7 @@ export const optionsCollection: INodeProperties = {
 		numericOption(
 			'concurrency',
 			'Concurrency',
-			'How many requests may be in flight at once. Read from the first item. The node also slows down by itself when Twin24 answers 429 Too Many Requests.',
+			'How many requests may be in flight at once. Read from the first item. The node also slows down by itself when Twin24 (or a proxy in front of it) answers 429 Too Many Requests or 503 Service Unavailable, or announces its limit in RateLimit headers.',
 		),
 		{
 			displayName: 'Dry Run',
@@ -88,12 +88,12 @@ export const optionsCollection: INodeProperties = {
 		numericOption(
 			'maxRetries',
 			'Max Retries',
-			'How often one request is retried after 408, 500, 502, 503, 504, a dropped connection or a timeout, and how often a failing login is tried again. A 429 is retried for as long as Max Wait allows. Other errors are never retried. Read from the first item.',
+			'How often one request is retried after 408, 500, 502, 504, a dropped connection or a timeout, and how often a failing login is tried again. A 429 or 503 (too many requests) is retried for as long as Max Wait allows, however often. Other errors are never retried. Read from the first item.',
 		),
 		numericOption(
 			'maxWait',
 			'Max Wait (Seconds)',
-			'The longest the node waits when Twin24 asks it to (Retry-After on a 429 or 503, or before logging in again), and how long one request may keep meeting 429s. When Twin24 asks for longer, the items fail at once, with the time Twin24 takes requests again; nothing is sent before that time. Read from the first item.',
+			'The longest the node waits when Twin24 asks it to (Retry-After on a 429 or 503, or before logging in again), and how long one request may keep meeting 429s or 503s. When Twin24 asks for longer, the items fail at once, with the time Twin24 takes requests again; nothing is sent before that time. Read from the first item.',
 		),
 		numericOption(
 			'timeout',

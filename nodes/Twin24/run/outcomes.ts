@@ -4,6 +4,7 @@ import type { ErasureOperation } from '../actions/erasure';
 import type { SendResult } from '../transport/client';
 import type { Failure } from '../transport/failures';
 import type { PlannedRequest } from '../transport/http';
+import { isOverload } from '../transport/pacing/signals';
 import type { SendPlan } from './itemPlan';
 import type { EarlierResult } from './repeats';
 
@@ -76,8 +77,8 @@ export function whatToDoAbout(failure: Failure): string {
 	if (failure.kind === 'http' && statusCode === 404) {
 		return 'Twin24 does not know this ID, or its data was already erased. Do not call again with the same ID; tell the user, and ask for the exact ID if it may be mistyped.';
 	}
-	if (failure.kind === 'http' && statusCode === 429) {
-		return 'Twin24 kept limiting the request rate, and nothing was erased. Call again in a few minutes, or tell the user.';
+	if (failure.kind === 'http' && isOverload(failure.statusCode)) {
+		return 'Twin24 kept refusing requests as too many, and nothing was erased. Call again in a few minutes, or tell the user.';
 	}
 	if (failure.kind === 'http' && (statusCode === 400 || statusCode === 422)) {
 		return 'Twin24 rejected the request. Do not call again with the same input; tell the user what Twin24 said.';

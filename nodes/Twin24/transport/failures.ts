@@ -108,13 +108,18 @@ export function describeFailure(failure: Failure): string {
 	}
 }
 
+/** After 429s or 503s for longer than Max Wait: the retry budget of an overload (pacing/signals). */
+const OVERLOAD_HINT =
+	'Twin24 kept refusing requests as too many for longer than the option Max Wait allows. Lower the Concurrency option, raise Max Wait, or run the workflow later.';
+
 const STATUS_HINTS: Record<number, string> = {
 	400: 'Twin24 rejected the request as invalid. Check the ID and the Keep Recording value.',
 	403: 'The Twin24 account lacks permission for this. Ask your Twin24 administrator to allow data erasure for the account the credential uses.',
 	404: 'Twin24 does not know this ID, or its data was already erased. Check the ID, or turn on the option Ignore Not Found to count this as done.',
 	408: 'Twin24 timed out on the request even after retries. Try again later.',
 	422: 'Twin24 rejected the request as invalid. Check the ID and the Keep Recording value.',
-	429: 'Twin24 kept limiting the request rate for longer than the option Max Wait allows. Lower the Concurrency option, raise Max Wait, or run the workflow later.',
+	429: OVERLOAD_HINT,
+	503: OVERLOAD_HINT,
 };
 
 /** What the user can do about a failure. */
