@@ -467,10 +467,11 @@ describe('7. a failing login', () => {
 });
 
 describe('8. a Retry-After longer than the node will wait', () => {
-	test('the items fail at once, naming the server’s wait and when the account takes requests again', async () => {
+	test('the account refuses every request for 90 s: after one more request (sent after the slowdown, and refused too) the items fail at once, naming the server’s wait and when the account takes requests again', async () => {
 		const ids = callIds(5);
 		simulator.addCalls(ids);
-		simulator.respondFor('call-0', { status: 429, headers: { 'Retry-After': '90' } });
+		for (const id of ids)
+			simulator.respondFor(id, { status: 429, headers: { 'Retry-After': '90' } });
 		const startedAt = Date.now();
 		const result = await run({
 			items: idItems(ids),
@@ -479,8 +480,9 @@ describe('8. a Retry-After longer than the node will wait', () => {
 			continueOnFail: true,
 		});
 
-		// Nothing was sent before the 90 s were over: one request in all.
-		expect(simulator.requests).toHaveLength(1);
+		// The first refusal may be one request's; the second, sent after the slowdown, says the
+		// account takes nothing: nothing more was sent.
+		expect(simulator.requests.map((request) => request.id)).toEqual(['call-0', 'call-1']);
 		expect(result.result.durationMs).toBeLessThan(30000);
 		const output = jsonOf(result.output);
 		expect(output.every((item) => item.success === false && item.statusCode === 429)).toBe(true);
@@ -490,8 +492,28 @@ describe('8. a Retry-After longer than the node will wait', () => {
 		);
 		expect(Date.parse(resumeAt?.[1] ?? '') - startedAt).toBeGreaterThanOrEqual(89000);
 		expect(output[0]).toMatchObject({ attempts: 1, confirmedAt: null });
+		expect(output[1]).toMatchObject({ attempts: 1 });
 		expect(output[4]).toMatchObject({ attempts: 0 });
 		expect(output[4].error).toMatch(/"call-4": HTTP 429 – Twin24 asks to wait 9\d s.*\(item 4\)$/);
+	});
+
+	test('one request refused with a long Retry-After (a 503 with an HTTP date) holds that request alone: the others are erased meanwhile', async () => {
+		const ids = callIds(5);
+		simulator.addCalls(ids);
+		const inTwoMinutes = new Date(Date.now() + 120_000).toUTCString();
+		simulator.respondFor('call-0', { status: 503, headers: { 'Retry-After': inTwoMinutes } });
+		const result = await run({
+			items: idItems(ids),
+			parameters: operationParameters('call', 'depersonalize', { options: { concurrency: 1 } }),
+			credentials: tokenCredentials(simulator),
+			continueOnFail: true,
+		});
+
+		const output = jsonOf(result.output);
+		expect(output[0]).toMatchObject({ success: false, statusCode: 503, attempts: 1 });
+		expect(output[0].error).toMatch(/HTTP 503 – Twin24 asks to wait 1[12]\d s/);
+		expect(output.slice(1).map((item) => item.success)).toEqual([true, true, true, true]);
+		expect(simulator.erasures().map((erasure) => erasure.id)).toEqual(ids.slice(1));
 	});
 
 	test('without Continue On Fail the run stops with that message', async () => {

@@ -144,11 +144,30 @@ export const ANSWER_CASES: readonly AnswerCase[] = [
 		expect: failure(500, [], [/undefined|null|\[object/]),
 	},
 	{
-		name: 'empty 503 body, retried up to Max Retries',
+		name: 'empty 503 body: too many requests, retried past Max Retries while Max Wait allows',
 		arrange: respond({ status: 503, body: '', times: 3 }),
 		options: { maxRetries: 2 },
+		requests: 4,
+		expect: success,
+	},
+	{
+		name: "nginx's HTML 503 page, no Retry-After: retried while Max Wait allows, then done",
+		arrange: respond({
+			status: 503,
+			body: '<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>nginx</center></body></html>',
+			headers: { 'Content-Type': 'text/html' },
+			times: 4,
+		}),
+		options: { maxRetries: 1 },
+		requests: 5,
+		expect: success,
+	},
+	{
+		name: '502 without a body, retried up to Max Retries only',
+		arrange: respond({ status: 502, body: '', times: 3 }),
+		options: { maxRetries: 2 },
 		requests: 3,
-		expect: failure(503, [/after 2 retries/]),
+		expect: failure(502, [/after 2 retries/]),
 	},
 	{
 		name: '2 MB JSON error body: read only in part',
