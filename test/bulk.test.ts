@@ -6,7 +6,7 @@
 import { loginCredentials, secretsIn, tokenCredentials } from './accounts';
 import { CredentialStore } from './harness/engine';
 import { callIds, expectErasedExactlyOnce, fileSimulator } from './support';
-import { idItems, operationParameters, run } from './workflow';
+import { idItems, jsonOf, operationParameters, run } from './workflow';
 
 const simulator = fileSimulator();
 
@@ -136,7 +136,7 @@ test.each([400, 401, 403, 404, 409, 422])('HTTP %i is never retried', async (sta
 	expect(simulator.requests).toHaveLength(1);
 });
 
-test.each([408, 500, 502, 503, 504])('HTTP %i is retried, up to Max Retries', async (status) => {
+test.each([408, 500, 502, 504])('HTTP %i is retried, up to Max Retries', async (status) => {
 	simulator.addCalls(['call-1']);
 	simulator.respondFor('call-1', { status, times: 10 });
 
@@ -149,6 +149,21 @@ test.each([408, 500, 502, 503, 504])('HTTP %i is retried, up to Max Retries', as
 	expect(result.error?.message).toMatch(new RegExp(`HTTP ${status}.*\\(after 2 retries\\)`));
 	expect(simulator.requests).toHaveLength(3);
 	expect(secretsIn(result, simulator)).toEqual([]);
+});
+
+test('HTTP 503 is too many requests: retried past Max Retries for as long as Max Wait allows', async () => {
+	simulator.addCalls(['call-1']);
+	simulator.respondFor('call-1', { status: 503, times: 4 });
+
+	const result = await run({
+		items: idItems(['call-1']),
+		parameters: operationParameters('call', 'deleteRecord', { options: { maxRetries: 2 } }),
+		credentials: tokenCredentials(simulator),
+	});
+
+	expect(result.error).toBeUndefined();
+	expect(simulator.requests.map((request) => request.status)).toEqual([503, 503, 503, 503, 200]);
+	expect(jsonOf(result.output)[0]).toMatchObject({ success: true, attempts: 5 });
 });
 
 test('a failure without Continue On Fail starts nothing new; in-flight requests finish', async () => {
