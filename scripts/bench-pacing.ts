@@ -1,16 +1,18 @@
 /**
- * The pacing part of `npm run bench`: the machine's no-limit capacity, each shape of rate limit
- * the simulator has, two executions sharing one account, runs of the node that follow one another
+ * The pacing part of `npm run bench`: the machine's no-limit capacity, each way the simulator has
+ * of saying "slow down" (the shapes of rate limit, nginx's limit_req, 503 overload, Retry-After
+ * forms, announced windows, a cap on requests in flight, a shared limit, a burst of executions,
+ * refusal bodies), two executions sharing one account, runs of the node that follow one another
  * (executions back to back, Loop Over Items), and the longest event-loop stall at 20,000 items.
  * Figures come from the simulator's own log, not from the node; the full suite also draws them
- * (docs/images/pacing.svg).
+ * (docs/images/pacing.svg). `--rows` lists the rows with their settings, floors and targets.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { RateLimitSetting, RecordedRequest } from '../test/simulator/simulator';
 import type { ChartPanel } from './pacing-chart';
-import { pacingChart } from './pacing-chart';
+import { isRefusal, pacingChart } from './pacing-chart';
 
 export interface PacingJob {
 	items: number;
@@ -37,8 +39,43 @@ export interface BenchTools {
 	measure(job: PacingJob): Promise<PacingResult>;
 }
 
+/** The simulator's latency in every row: a nearby API, and what the floors above assume. */
 const LATENCY_MS = 20;
-const TARGETS = 'targets: ≤ 1.15 × floor, ≤ 3 % answered 429, 0 failed, 0 sent twice';
+/** The node's default Concurrency, which the issue's rows use. */
+const DEFAULT_CONCURRENCY = 10;
+/** IDs per row of the issue's table: several seconds at 100/s, long enough to find a pace in. */
+const ISSUE_ITEMS = 600;
+
+/** What a row must reach: its ratio to the floor and its share of refused requests at most. */
+interface Targets {
+	floorRatio: number;
+	refusedPercent: number;
+}
+
+/** Any limit: 1.20 × its floor, 5 % refused (0 failed, 0 sent twice for every row). */
+const ANY_LIMIT: Targets = { floorRatio: 1.2, refusedPercent: 5 };
+/** A server that announces its limit leaves little reason to be refused. */
+const ANNOUNCED: Targets = { floorRatio: 1.2, refusedPercent: 2 };
+/** A token bucket admits its rate from the start: nothing to find out but the rate. */
+const BUCKET: Targets = { floorRatio: 1.1, refusedPercent: 3 };
+/** Runs after the first take up the pace it found: at most this much slower than one run. */
+const FOLLOWING_RATIO = 1.15;
+
+function targetsOf(setting: RateLimitSetting): Targets {
+	const announced = (setting.headers ?? 'none') !== 'none';
+	const bucket = setting.shape === 'tokenBucket';
+	return {
+		floorRatio: bucket ? BUCKET.floorRatio : ANY_LIMIT.floorRatio,
+		refusedPercent: Math.min(
+			bucket ? BUCKET.refusedPercent : ANY_LIMIT.refusedPercent,
+			announced ? ANNOUNCED.refusedPercent : ANY_LIMIT.refusedPercent,
+		),
+	};
+}
+
+function targetText(targets: Targets, versus = 'floor'): string {
+	return `≤ ${targets.floorRatio.toFixed(2)} × ${versus}, ≤ ${targets.refusedPercent} %`;
+}
 
 interface LimitChange {
 	afterMs: number;
@@ -53,7 +90,13 @@ interface Shape {
 	rateLimit: RateLimitSetting;
 	/** Seconds the limit alone needs for the measured items, given the warm-up gap in seconds. */
 	limitFloor: (items: number, gapSeconds: number) => number;
+	/** How `limitFloor` is worked out, for `--rows`. */
+	floorFormula: string;
 	change?: LimitChange;
+	/** `items` executions of one ID each, started at once on one account, instead of one execution. */
+	crowd?: boolean;
+	/** The rate the chart draws, when not the setting's: what is left to the node, or a cap's. */
+	chartRate?: number;
 }
 
 function changingLimit(change: LimitChange, items: number): Shape {
@@ -66,6 +109,10 @@ function changingLimit(change: LimitChange, items: number): Shape {
 			requestsPerSecond: change.from,
 			schedule: [{ afterMs: change.afterMs, requestsPerSecond: change.to }],
 		},
+		floorFormula:
+			direction === 'rises'
+				? 'the items the old rate admits until the rise (less the warm-up gap) at it, the rest at the new rate'
+				: 'the items the old rate admits until the fall (less the warm-up gap) at it, (old − new) / old s for the full window to drain, the rest at the new rate',
 		limitFloor: (measured, gapSeconds) => {
 			const before = Math.max(0, change.afterMs / 1000 - gapSeconds);
 			const first = Math.min(measured, before * change.from);
@@ -78,6 +125,171 @@ function changingLimit(change: LimitChange, items: number): Shape {
 	};
 }
 
+/**
+ * A fixed window counted from the warm-up request: the measured run starts `gapSeconds` into it,
+ * the warm-up took one of the first window's. The limit alone sends the last item at the start of
+ * the window it falls in.
+ */
+function fixedWindowFloor(
+	items: number,
+	perWindow: number,
+	windowSeconds: number,
+	gapSeconds: number,
+): number {
+	let window = Math.floor(gapSeconds / windowSeconds);
+	let left = items - (perWindow - (window === 0 ? 1 : 0));
+	// Bounded: one turn per window the items need.
+	for (; left > 0; left -= perWindow) window++;
+	return Math.max(0, window * windowSeconds - gapSeconds);
+}
+
+const FIXED_WINDOW_FORMULA =
+	'start of the window the last item falls in − the warm-up gap (windows count from the warm-up request, which took one)';
+
+function fixedWindow(
+	title: string,
+	perWindow: number,
+	windowSeconds: number,
+	extra: Partial<RateLimitSetting>,
+): Shape {
+	return {
+		title,
+		concurrency: DEFAULT_CONCURRENCY,
+		items: ISSUE_ITEMS,
+		rateLimit: {
+			requestsPerSecond: perWindow / windowSeconds,
+			shape: 'fixedWindow',
+			windowSeconds,
+			...extra,
+		},
+		limitFloor: (items, gap) => fixedWindowFloor(items, perWindow, windowSeconds, gap),
+		floorFormula: FIXED_WINDOW_FORMULA,
+	};
+}
+
+/** A token bucket of 100/s, burst 5, refusing as `refusal` says: the issue's Retry-After rows. */
+function smallBucket(title: string, refusal: Partial<RateLimitSetting>, forcedWait = 0): Shape {
+	const burst = 5;
+	return {
+		title,
+		concurrency: DEFAULT_CONCURRENCY,
+		items: ISSUE_ITEMS,
+		rateLimit: { requestsPerSecond: 100, shape: 'tokenBucket', burst, ...refusal },
+		limitFloor: (items) => (items - burst) / 100 + forcedWait,
+		floorFormula:
+			forcedWait > 0
+				? `(N − burst) / rate + ${forcedWait} s (the first refusal's Retry-After, whatever the bucket's wait)`
+				: '(N − burst) / rate',
+	};
+}
+
+/** A sliding window of 100/s, refusing as `refusal` says. */
+function slidingWindow(title: string, refusal: Partial<RateLimitSetting>, forcedWait = 0): Shape {
+	return {
+		title,
+		concurrency: DEFAULT_CONCURRENCY,
+		items: ISSUE_ITEMS,
+		rateLimit: { requestsPerSecond: 100, ...refusal },
+		limitFloor: (items) => items / 100 + forcedWait,
+		floorFormula:
+			forcedWait > 0
+				? `N / rate + ${forcedWait} s (the first refusal's Retry-After, whatever the window's wait)`
+				: 'N / rate',
+	};
+}
+
+/** A common limit_req setting (`rate=50r/s burst=5 nodelay`): half the other rows' rate, a small burst. */
+const NGINX = { rate: 50, burst: 5 };
+/** A cap of 4: the 5th request in flight is refused. */
+const IN_FLIGHT_CAP = 4;
+/** The CRM's burst: one execution per ID, all at once, and the limit they share (the issue's 30 s). */
+const CRM = { executions: 300, limit: 10 };
+/** Another client of the same account uses half of a 100/s sliding window. */
+const SHARED_LIMIT = { limit: 100, background: 50 };
+
+/** The ways of saying "slow down" the project's issue lists, each a row. */
+const ISSUE_SHAPES: Shape[] = [
+	{
+		title: `nginx limit_req ${NGINX.rate} r/s, burst ${NGINX.burst} nodelay (503, HTML page, no Retry-After)`,
+		concurrency: DEFAULT_CONCURRENCY,
+		items: ISSUE_ITEMS,
+		rateLimit: { requestsPerSecond: NGINX.rate, shape: 'leakyBucket', burst: NGINX.burst },
+		limitFloor: (items) => (items - NGINX.burst - 1) / NGINX.rate,
+		floorFormula: '(N − burst − 1) / rate (1 + burst pass at once, then one per 1/rate)',
+	},
+	slidingWindow(
+		'overload: 503 + Retry-After 1, JSON (sliding window 100/s)',
+		{
+			status: 503,
+			retryAfterSeconds: 1,
+		},
+		1,
+	),
+	smallBucket(
+		'429 + HTTP-date Retry-After 2 s ahead (bucket 100/s, burst 5)',
+		{
+			retryAfter: 'http-date',
+			retryAfterSeconds: 2,
+		},
+		2,
+	),
+	fixedWindow('fixed window 100 per 1 s announced by X-RateLimit-*', 100, 1, { headers: 'x' }),
+	fixedWindow('fixed window 100 per 1 s announced by the IETF RateLimit field', 100, 1, {
+		headers: 'ietf-combined',
+	}),
+	{
+		title: `at most ${IN_FLIGHT_CAP} in flight: the ${IN_FLIGHT_CAP + 1}th gets 429, no Retry-After, no rate`,
+		concurrency: DEFAULT_CONCURRENCY,
+		items: ISSUE_ITEMS,
+		// The cap has no rate: the setting's is not read; the chart draws what the cap lets through.
+		rateLimit: { requestsPerSecond: 1, shape: 'inFlight', maxInFlight: IN_FLIGHT_CAP },
+		limitFloor: (items) => (items * LATENCY_MS) / 1000 / IN_FLIGHT_CAP,
+		floorFormula: 'N × latency / cap',
+		chartRate: (IN_FLIGHT_CAP * 1000) / LATENCY_MS,
+	},
+	{
+		title: `CRM burst: ${CRM.executions} one-ID executions at once, sliding window ${CRM.limit}/s`,
+		concurrency: DEFAULT_CONCURRENCY,
+		items: CRM.executions,
+		rateLimit: { requestsPerSecond: CRM.limit },
+		limitFloor: (items) => items / CRM.limit,
+		floorFormula: 'executions / rate',
+		crowd: true,
+	},
+	fixedWindow('per-"minute" fixed window: 250 per 10 s, Retry-After to its end', 250, 10, {}),
+	{
+		title: `sliding window ${SHARED_LIMIT.limit}/s, another client using ${SHARED_LIMIT.background}/s of it`,
+		concurrency: DEFAULT_CONCURRENCY,
+		items: ISSUE_ITEMS,
+		rateLimit: {
+			requestsPerSecond: SHARED_LIMIT.limit,
+			backgroundPerSecond: SHARED_LIMIT.background,
+		},
+		limitFloor: (items) => items / (SHARED_LIMIT.limit - SHARED_LIMIT.background),
+		floorFormula: 'N / (rate − the other client’s rate)',
+		chartRate: SHARED_LIMIT.limit - SHARED_LIMIT.background,
+	},
+	smallBucket('429 HTML page + Retry-After 0 (bucket 100/s, burst 5)', {
+		body: 'html',
+		retryAfterSeconds: 0,
+	}),
+	slidingWindow('503 text/plain + Retry-After in seconds (sliding window 100/s)', {
+		status: 503,
+		body: 'text',
+	}),
+	slidingWindow('429 empty body, no Retry-After (sliding window 100/s)', {
+		body: 'empty',
+		retryAfter: 'none',
+	}),
+	smallBucket(
+		'429 JSON + Retry-After 10 whatever the wait (bucket 100/s, burst 5)',
+		{
+			retryAfterSeconds: 10,
+		},
+		10,
+	),
+];
+
 const SHAPES: Shape[] = [
 	{
 		title: 'sliding window 100/s',
@@ -85,6 +297,7 @@ const SHAPES: Shape[] = [
 		items: 800,
 		rateLimit: { requestsPerSecond: 100 },
 		limitFloor: (items) => items / 100,
+		floorFormula: 'N / rate',
 	},
 	...[10, 50].map((concurrency): Shape => ({
 		title: 'token bucket 100/s, burst 20',
@@ -92,8 +305,9 @@ const SHAPES: Shape[] = [
 		items: 800,
 		rateLimit: { requestsPerSecond: 100, shape: 'tokenBucket', burst: 20 },
 		limitFloor: (items) => (items - 20) / 100,
+		floorFormula: '(N − burst) / rate',
 	})),
-	changingLimit({ afterMs: 3000, from: 30, to: 90 }, 700),
+	changingLimit({ afterMs: 3000, from: 30, to: 90 }, ISSUE_ITEMS),
 	changingLimit({ afterMs: 3000, from: 100, to: 40 }, 700),
 	...[20, 100].map((burst): Shape => ({
 		title: `429 without Retry-After (bucket 100/s, burst ${burst})`,
@@ -101,7 +315,9 @@ const SHAPES: Shape[] = [
 		items: 800,
 		rateLimit: { requestsPerSecond: 100, shape: 'tokenBucket', burst, retryAfter: 'none' },
 		limitFloor: (items) => (items - burst) / 100,
+		floorFormula: '(N − burst) / rate',
 	})),
+	...ISSUE_SHAPES,
 ];
 
 /** The same IDs as one run of the node, as runs one after another, and as a loop in one execution. */
@@ -127,15 +343,11 @@ const FOLLOWING_JOBS: Array<{ title: string; job: Partial<PacingJob> }> = [
 	},
 ];
 
-const FOLLOWING_TARGET = 'target ≤ 1.10 × the one execution';
-
 const SHARED = { limit: 100, first: 300, second: 900, concurrency: 10 };
 const SHARED_TITLE = `two executions, one account (${SHARED.first} + ${SHARED.second} items, ${SHARED.limit}/s)`;
 const STALL_ITEMS = 20000;
 
-type Row = [string, string, string, string, string, string, string, string, string, string, string];
-
-const HEADER: Row = [
+const HEADER = [
 	'situation',
 	'conc.',
 	'items',
@@ -143,11 +355,18 @@ const HEADER: Row = [
 	'sending',
 	'floor',
 	'× floor',
-	'429s',
+	'refused',
 	'failed',
 	'sent twice',
+	'targets (0 failed, 0 twice)',
+	'met',
 	'',
-];
+] as const;
+
+/** A row of the table: a cell under each heading. */
+type Row = Cells<typeof HEADER>;
+/** A string for each element of a tuple (mapped over a type parameter, so it stays a tuple). */
+type Cells<Headings extends readonly string[]> = { -readonly [Column in keyof Headings]: string };
 
 function seconds(ms: number): string {
 	return `${(ms / 1000).toFixed(2)} s`;
@@ -190,14 +409,17 @@ export interface PacingChoice {
 	trace?: boolean;
 	/** Measure only the longest event-loop stall, with this many items. */
 	stallItems?: number;
+	/** List the rows (title, setting, floor, targets) and run nothing. */
+	listRows?: boolean;
 }
 
 export async function runPacingSuite(tools: BenchTools, choice: PacingChoice): Promise<void> {
 	const { only, trace = false, stallItems } = choice;
 	if (stallItems !== undefined) return await printStall(tools, stallItems);
 	const wanted = (title: string) => only === undefined || title.includes(only);
+	if (choice.listRows === true) return printRows(wanted);
 	console.log(
-		`\nPacing: simulator latency ${LATENCY_MS} ms, the node's default options but Concurrency; ${TARGETS}`,
+		`\nPacing: simulator latency ${LATENCY_MS} ms, the node's default options but Concurrency; each row's targets beside it`,
 	);
 	const capacity = await measureCapacity(tools);
 	console.log(
@@ -218,6 +440,31 @@ export async function runPacingSuite(tools: BenchTools, choice: PacingChoice): P
 	if (only === undefined) await printStall(tools, STALL_ITEMS);
 }
 
+/** `--rows`: each row's title (what `--shape` matches), setting, floor and targets. */
+function printRows(wanted: (title: string) => boolean): void {
+	console.log(
+		`\nPacing rows (simulator latency ${LATENCY_MS} ms; floor = max(limit alone, N / no-limit capacity)):`,
+	);
+	for (const shape of SHAPES.filter((candidate) => wanted(candidate.title))) {
+		const what = shape.crowd === true ? `${shape.items} executions of 1` : `${shape.items} items`;
+		console.log(
+			`  ${shape.title}\n    ${what}, Concurrency ${shape.concurrency}, rateLimit ${JSON.stringify(shape.rateLimit)}`,
+		);
+		console.log(
+			`    floor: ${shape.floorFormula}; targets: ${targetText(targetsOf(shape.rateLimit))}`,
+		);
+	}
+	if (wanted(SHARED_TITLE))
+		console.log(`  ${SHARED_TITLE}\n    floor: N / rate; targets: ${targetText(ANY_LIMIT)}`);
+	for (const { title } of FOLLOWING_JOBS.filter((job) => wanted(job.title)))
+		console.log(`  ${title}\n    floor: (N − burst) / rate; targets: ${followingTargets(title)}`);
+}
+
+function followingTargets(title: string): string {
+	if (title === FOLLOWING_JOBS[0].title) return targetText(BUCKET);
+	return `≤ ${FOLLOWING_RATIO.toFixed(2)} × the one execution, ≤ ${BUCKET.refusedPercent} %`;
+}
+
 /** Compiled to .dev/scripts/: the project's docs/images. */
 const DEFAULT_CHART = join(__dirname, '..', '..', 'docs', 'images', 'pacing.svg');
 
@@ -234,7 +481,7 @@ function panelOf(
 	const [title, concurrency, , , , , ratio, refused] = row;
 	return {
 		title: `${title} (Concurrency ${concurrency})`,
-		note: `${ratio} × floor, ${refused} answered 429`,
+		note: `${ratio} × floor, ${refused} refused`,
 		log: log.slice(1),
 		limitAt,
 	};
@@ -242,7 +489,8 @@ function panelOf(
 
 function shapeLimitAt(shape: Shape): (ms: number) => number {
 	const { change } = shape;
-	if (change === undefined) return () => shape.rateLimit.requestsPerSecond;
+	const rate = shape.chartRate ?? shape.rateLimit.requestsPerSecond;
+	if (change === undefined) return () => rate;
 	return (ms) => (ms < change.afterMs ? change.from : change.to);
 }
 
@@ -281,7 +529,8 @@ async function simulatorFigures(tools: BenchTools) {
 		state,
 		log,
 		requests: measured.length,
-		rateLimited: measured.filter((entry) => entry.status === 429).length,
+		/** Every refusal, whatever its status (429, or 503 for some limits). */
+		refused: measured.filter((entry) => isRefusal(entry.status)).length,
 		gapSeconds: log.length > 1 ? (log[1].startedAt - log[0].startedAt) / 1000 : 0,
 		/** From the first request of the measured run to its last answer, as the simulator saw it. */
 		sendingMs:
@@ -303,7 +552,7 @@ async function measureShape(
 	trace: boolean,
 ): Promise<Measured> {
 	await prepare(tools, shape.rateLimit, LATENCY_MS);
-	const result = await tools.measure({ items: shape.items, concurrency: shape.concurrency });
+	const result = await tools.measure(jobOf(shape));
 	const figures = await simulatorFigures(tools);
 	const floorSeconds = Math.max(
 		shape.limitFloor(shape.items, figures.gapSeconds),
@@ -312,8 +561,20 @@ async function measureShape(
 	const note = result.error ?? (shape.change ? changeNote(shape.change, figures.log) : '');
 	if (trace) console.log(`  ${shape.title}: ${traceOf(figures.log)}`);
 	const what = { title: shape.title, concurrency: String(shape.concurrency), items: shape.items };
-	const measured = row(what, result, figures, floorSeconds, note);
+	const check = { targets: targetsOf(shape.rateLimit) };
+	const measured = row(what, result, figures, floorSeconds, note, check);
 	return { row: measured, panel: panelOf(measured, figures.log, shapeLimitAt(shape)) };
+}
+
+/** One execution of the shape's items, or (a crowd) as many executions of one ID each, at once. */
+function jobOf(shape: Shape): PacingJob {
+	if (shape.crowd !== true) return { items: shape.items, concurrency: shape.concurrency };
+	const executions = Array.from({ length: shape.items }, (_, index) => ({
+		prefix: `crowd${index}`,
+		items: 1,
+		concurrency: shape.concurrency,
+	}));
+	return { items: 0, concurrency: shape.concurrency, executions };
 }
 
 /**
@@ -344,11 +605,17 @@ async function measureFollowing(
 			(FOLLOWING.items - FOLLOWING.burst) / FOLLOWING.limit,
 			FOLLOWING.items / (capacity.get(FOLLOWING.concurrency) ?? Number.POSITIVE_INFINITY),
 		);
-		const versus = isReference
-			? ''
-			: `${(result.wallMs / oneExecutionMs).toFixed(3)} × the one execution (${FOLLOWING_TARGET})`;
+		const versusOne = result.wallMs / oneExecutionMs;
+		const versus = isReference ? '' : `${versusOne.toFixed(3)} × the one execution`;
 		const what = { title, concurrency: String(FOLLOWING.concurrency), items: FOLLOWING.items };
-		const entry = row(what, result, figures, floorSeconds, result.error ?? versus);
+		const check = isReference
+			? { targets: BUCKET }
+			: {
+					targets: { floorRatio: FOLLOWING_RATIO, refusedPercent: BUCKET.refusedPercent },
+					ratio: versusOne,
+					versus: 'the one execution',
+				};
+		const entry = row(what, result, figures, floorSeconds, result.error ?? versus, check);
 		measured.push({ row: entry, panel: panelOf(entry, figures.log, () => FOLLOWING.limit) });
 	}
 	return measured;
@@ -370,13 +637,28 @@ function changeNote(change: LimitChange, log: readonly RecordedRequest[]): strin
 	return `${held.toFixed(1)}/s admitted from 1 s after the fall`;
 }
 
+/** A row's targets, and the ratio they hold against when it is not wall / floor. */
+interface Check {
+	targets: Targets;
+	ratio?: number;
+	versus?: string;
+}
+
 function row(
 	what: { title: string; concurrency: string; items: number },
 	result: PacingResult,
 	figures: Awaited<ReturnType<typeof simulatorFigures>>,
 	floorSeconds: number,
 	note: string,
+	check: Check,
 ): Row {
+	const ratio = result.wallMs / 1000 / floorSeconds;
+	const refusedPercent = (100 * figures.refused) / Math.max(1, figures.requests);
+	const met =
+		(check.ratio ?? ratio) <= check.targets.floorRatio &&
+		refusedPercent <= check.targets.refusedPercent &&
+		result.failed === 0 &&
+		figures.state.duplicateErasures === 0;
 	return [
 		what.title,
 		what.concurrency,
@@ -384,10 +666,12 @@ function row(
 		seconds(result.wallMs),
 		seconds(figures.sendingMs),
 		seconds(floorSeconds * 1000),
-		(result.wallMs / 1000 / floorSeconds).toFixed(3),
-		percent(figures.rateLimited, figures.requests),
+		ratio.toFixed(3),
+		percent(figures.refused, figures.requests),
 		String(result.failed),
 		String(figures.state.duplicateErasures),
+		targetText(check.targets, check.versus),
+		met ? 'yes' : 'NO',
 		note,
 	];
 }
@@ -422,7 +706,8 @@ async function measureShared(tools: BenchTools): Promise<Measured> {
 		items,
 	};
 	const note = `the one left at 80 % ${reached === undefined ? 'never' : `${seconds(reached)} after the other ended`}`;
-	const measured = row(what, result, figures, floorSeconds, result.error ?? note);
+	const check = { targets: ANY_LIMIT };
+	const measured = row(what, result, figures, floorSeconds, result.error ?? note, check);
 	return { row: measured, panel: panelOf(measured, figures.log, () => SHARED.limit) };
 }
 
@@ -443,7 +728,7 @@ function traceOf(log: readonly RecordedRequest[]): string {
 	for (const entry of log) {
 		const slot = Math.floor((entry.startedAt - start) / 500);
 		counts[slot] ??= { admitted: 0, refused: 0 };
-		if (entry.status === 429) counts[slot].refused++;
+		if (isRefusal(entry.status)) counts[slot].refused++;
 		else counts[slot].admitted++;
 	}
 	return Array.from(counts, (count, slot) => {

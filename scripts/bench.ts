@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--shape TEXT] [--trace] [--chart FILE] [--stall-items N]
+ * npm run bench [-- --scenario pacing|rate|overhead|memory|all] [--shape TEXT] [--rows] [--trace] [--chart FILE] [--stall-items N]
  *                  [--items N] [--latency MS] [--limit RPS] [--concurrency N]
  *
  * Runs the Twin24 node through n8n's engine against the simulator and prints figures. Each
@@ -573,6 +573,7 @@ async function main(args: readonly string[]): Promise<void> {
 			only: argument(args, 'shape'),
 			chart: argument(args, 'chart'),
 			trace: args.includes('--trace'),
+			listRows: args.includes('--rows'),
 			stallItems: args.includes('--stall-items')
 				? Number(argument(args, 'stall-items'))
 				: undefined,
