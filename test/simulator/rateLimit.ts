@@ -262,7 +262,10 @@ class InFlightLimit implements Window {
 	}
 }
 
-/** The defaults nginx's limit_req has (503, its HTML page, no Retry-After) and a cap shares. */
+/**
+ * A refusal's defaults: nginx's limit_req sends 503 (its `limit_req_status` default) with its HTML
+ * page and no Retry-After; a cap on requests in flight knows no wait to state; the rest say 429.
+ */
 function defaultsOf(shape: RateLimitShape): {
 	status: RefusalStatus;
 	body: RefusalBody;
