@@ -10,7 +10,7 @@ import type { ErasureOperation } from '../actions/erasure';
 import type { SendResult, Slot } from '../transport/client';
 import { Twin24Client, executionCancelSignal } from '../transport/client';
 import type { Failure } from '../transport/failures';
-import { toNodeError } from '../transport/failures';
+import { toNodeError } from './failureMessages';
 import {
 	cancelledResult,
 	failedRunError,

@@ -12,7 +12,7 @@ import {
 	secretsOf,
 } from './account';
 import type { Failure } from './failures';
-import { describeFailure, failureOfThrown, waitTooLong } from './failures';
+import { failureOfThrown, waitTooLong } from './failures';
 import type { Attempt, Headers, PlannedRequest, ResponseStream } from './http';
 import { apiMessageOf, readCapped, redact, requestOptions } from './http';
 import type { PaceHandle } from './pacing/registry';
@@ -156,6 +156,12 @@ function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
 	});
 }
 
+/** A failure's kind for the log: its status or code, nothing it was told. */
+function kindOf(failure: Failure): string {
+	if ('statusCode' in failure) return `HTTP ${failure.statusCode}`;
+	return failure.kind === 'network' ? failure.code : failure.kind;
+}
+
 function httpFailure(attempt: Extract<Attempt, { kind: 'response' }>): Failure {
 	const { statusCode, headers, apiMessage } = attempt;
 	const location = typeof headers.location === 'string' ? headers.location : undefined;
@@ -262,7 +268,7 @@ export class Twin24Client {
 			if (next.kind === 'retry') {
 				this.stats.retries++;
 				this.ctx.logger.debug(
-					`Twin24: retrying item ${item.index} after ${describeFailure(next.after)} (retry ${tries.policy.retries} of ${this.settings.maxRetries})`,
+					`Twin24: retrying item ${item.index} after ${kindOf(next.after)} (retry ${tries.policy.retries} of ${this.settings.maxRetries})`,
 				);
 				const waited = next.waitMs <= 0 || (await this.waitOutsideSlot(next.waitMs, item.slot));
 				if (!waited) return tries.interrupted();

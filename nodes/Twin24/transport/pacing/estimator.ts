@@ -5,57 +5,11 @@
  */
 import type { Ticket } from './limits';
 import { AnnouncedQuota, InFlightCap } from './limits';
+import { SendRecord } from './record';
 import type { Signal } from './signals';
 import { PACE_TUNING as LAW } from './tuning';
 
 type Refused = Extract<Signal, { kind: 'refused' }>;
-
-/** Times in order; the oldest are dropped from the front in O(1). */
-class Timeline {
-	private items: number[] = [];
-	private head = 0;
-
-	get size(): number {
-		return this.items.length - this.head;
-	}
-
-	get oldest(): number | undefined {
-		return this.size > 0 ? this.items[this.head] : undefined;
-	}
-
-	push(at: number): void {
-		this.items.push(at);
-	}
-
-	/** Drops the times at or before `from`; frees their memory once they are most of it. */
-	dropThrough(from: number): void {
-		while (this.head < this.items.length && this.items[this.head] <= from) this.head++;
-		if (this.head > 1024 && this.head * 2 > this.items.length) this.compact();
-	}
-
-	/** The first time after `from`. */
-	oldestAfter(from: number): number | undefined {
-		for (let index = this.head; index < this.items.length; index++) {
-			if (this.items[index] > from) return this.items[index];
-		}
-		return undefined;
-	}
-
-	/** How many times are after `from`. */
-	countAfter(from: number): number {
-		let count = 0;
-		for (let index = this.items.length - 1; index >= this.head; index--) {
-			if (this.items[index] <= from) break;
-			count++;
-		}
-		return count;
-	}
-
-	compact(): void {
-		this.items = this.items.slice(this.head);
-		this.head = 0;
-	}
-}
 
 export class RateEstimator {
 	/** Requests per second the account may send now. */
@@ -79,28 +33,17 @@ export class RateEstimator {
 	/** Whether the last cut measured a whole window: only then is its count the window's (see windowRoomAt). */
 	private measuredWholeWindow = false;
 	private closedPauses = 0;
-	private firstSentAt: number | undefined;
-	/** Send times of the requests of the last window, and of those refused among them. */
-	private readonly sent = new Timeline();
-	private readonly refused = new Timeline();
+	readonly record = new SendRecord();
 	/** Refusals waiting for the requests sent before them to answer (see answered). */
 	private readonly pending: Array<{ ticket: Ticket; signal: Refused }> = [];
-	/** Time in the last window when no one wanted to send (see idle). */
-	private readonly idleSpans: Array<[number, number]> = [];
 
 	get started(): boolean {
 		return this.phase !== 'start';
 	}
 
 	noteSent(ticket: Ticket): void {
-		this.firstSentAt ??= ticket.sentAt;
 		this.lastSeq = ticket.seq;
-		this.sent.push(ticket.sentAt);
-	}
-
-	/** No one wanted to send from `from` to `to`: that time says nothing of the server. */
-	idle(from: number, to: number): void {
-		if (to > from) this.idleSpans.push([from, to]);
+		this.record.sentAt(ticket.sentAt);
 	}
 
 	/**
@@ -123,7 +66,7 @@ export class RateEstimator {
 	}
 
 	private judgeRefusal(ticket: Ticket, signal: Refused, now: number): void {
-		this.refused.push(ticket.sentAt);
+		this.record.refusedAt(ticket.sentAt);
 		if (this.cap.refused(ticket, now) || this.quota.explains(signal.quota)) return;
 		// Refusals of requests sent before the last cut echo the overshoot that cut answered.
 		if (ticket.seq <= this.cutSeq) return;
@@ -167,16 +110,7 @@ export class RateEstimator {
 
 	/** When the last window will hold fewer requests the server took than the rate allows. */
 	private rateRoomAt(now: number): number {
-		return this.roomAt(now, LAW.windowMs, Math.max(1, (this.rate * LAW.windowMs) / 1000));
-	}
-
-	/** When the trailing `windowMs` will hold fewer than `capacity` requests the server took. */
-	private roomAt(now: number, windowMs: number, capacity: number): number {
-		this.forget(now);
-		const from = now - windowMs;
-		const taken = this.sent.countAfter(from) - this.refused.countAfter(from);
-		if (taken < capacity) return Number.NEGATIVE_INFINITY;
-		return (this.sent.oldestAfter(from) ?? now) + windowMs;
+		return this.record.roomAt(now, LAW.windowMs, Math.max(1, (this.rate * LAW.windowMs) / 1000));
 	}
 
 	/**
@@ -187,14 +121,12 @@ export class RateEstimator {
 	quotaRoomAt(nextSeq: number, now: number): number {
 		const stated = this.quota.stated;
 		if (stated === undefined || stated.windowMs > LAW.windowMs) return this.quota.nextAt(nextSeq);
-		return this.roomAt(now, stated.windowMs, stated.limit);
+		return this.record.roomAt(now, stated.windowMs, stated.limit);
 	}
 
 	/** Between runs: only the last window's times are kept. */
 	rest(now: number): void {
-		this.forget(now);
-		this.sent.compact();
-		this.refused.compact();
+		this.record.compact(now);
 	}
 
 	/** Taken up again after `restedMs`: the probe goes on where it stopped. */
@@ -211,7 +143,7 @@ export class RateEstimator {
 	/** The most the rate may grow to now. */
 	private ceiling(now: number, backlog: number): number {
 		// Below the start rate, what was sent lately holds nothing back: a start is that fast.
-		const used = Math.max(LAW.startRate, LAW.headroom * this.sentRate(now));
+		const used = Math.max(LAW.startRate, LAW.headroom * this.record.sentRate(now));
 		return Math.min(this.quota.rate, used, this.refusedCeiling(backlog));
 	}
 
@@ -228,7 +160,8 @@ export class RateEstimator {
 
 	/** The multiplicative decrease, measured: a share of what the server took. */
 	private cut(now: number): void {
-		const { lower, upper } = this.takenRate(now);
+		const unknown = { lower: Number.POSITIVE_INFINITY, upper: Number.POSITIVE_INFINITY };
+		const { lower, upper } = this.record.takenRate(now) ?? unknown;
 		this.measuredWholeWindow = lower === upper && Number.isFinite(lower);
 		this.refusedAt = Math.min(this.rate, upper);
 		// A cut the server answers with more refusals within a window was not enough (the window's
@@ -246,33 +179,10 @@ export class RateEstimator {
 		this.takenSinceCut = false;
 	}
 
-	/**
-	 * Requests per second the server took over the last window (sent less refused; those still in
-	 * flight are mostly taken), over the time someone wanted to send. Early in the first window the
-	 * count may be a start-up burst or a steady rate: `lower` reads it over the whole window,
-	 * `upper` over the time since the first request. Too few requests say nothing.
-	 */
-	private takenRate(now: number): { lower: number; upper: number } {
-		this.forget(now);
-		if (this.sent.size < LAW.minSamples) {
-			return { lower: Number.POSITIVE_INFINITY, upper: Number.POSITIVE_INFINITY };
-		}
-		const taken = Math.max(0, this.sent.size - this.refused.size);
-		const busy = Math.max(1, LAW.windowMs - this.idleInWindow(now));
-		const young = Math.max(1, Math.min(busy, now - (this.firstSentAt ?? now)));
-		return { lower: (taken * 1000) / busy, upper: (taken * 1000) / young };
-	}
-
 	/** The probe's growth between `from` and `to` ms of probe time: a step that keeps doubling. */
 	private probeStep(from: number, to: number): number {
 		const curve = (ms: number) => LAW.probeStep * 2 ** (Math.max(0, ms) / LAW.probeDoublingMs);
 		return curve(to) - curve(from);
-	}
-
-	/** Requests per second sent over the last quarter window (the time since the first, early on). */
-	private sentRate(now: number): number {
-		const span = Math.max(1, Math.min(LAW.windowMs / 4, now - (this.firstSentAt ?? now)));
-		return (this.sent.countAfter(now - span) * 1000) / span;
 	}
 
 	/**
@@ -285,7 +195,7 @@ export class RateEstimator {
 		// "Retry after 0 s" from a server that keeps refusing says nothing: the own pause applies.
 		const askedMs = retryAfterMs !== undefined && retryAfterMs > 0 ? retryAfterMs : undefined;
 		let until = now + (askedMs ?? ownMs);
-		const firstRoom = this.roomAt(now, LAW.windowMs, 1);
+		const firstRoom = this.record.roomAt(now, LAW.windowMs, 1);
 		if (this.closedPauses === 0 && firstRoom > now) until = Math.min(until, firstRoom);
 		this.closedPauses++;
 		if (until > this.pause.until) this.pause = { until, statusCode };
@@ -298,18 +208,5 @@ export class RateEstimator {
 		this.refusedAt = this.quota.rate;
 		this.phase = 'probe';
 		this.probeFrom = now;
-	}
-
-	private idleInWindow(now: number): number {
-		const from = now - LAW.windowMs;
-		while (this.idleSpans.length > 0 && this.idleSpans[0][1] <= from) this.idleSpans.shift();
-		let idle = 0;
-		for (const [start, end] of this.idleSpans) idle += end - Math.max(start, from);
-		return idle;
-	}
-
-	private forget(now: number): void {
-		this.sent.dropThrough(now - LAW.windowMs);
-		this.refused.dropThrough(now - LAW.windowMs);
 	}
 }

@@ -216,7 +216,7 @@ export class Scheduler {
 	private noteIdle(now: number): void {
 		if (this.lastGivenAt === undefined) return;
 		const dueAt = Math.max(this.lastGivenAt + 1000 / this.estimator.rate, this.nextAt);
-		if (now - dueAt >= IDLE_GAP_MS) this.estimator.idle(dueAt, now);
+		if (now - dueAt >= IDLE_GAP_MS) this.estimator.record.idle(dueAt, now);
 	}
 
 	private drop(waiter: Waiter): void {
