@@ -77,17 +77,32 @@ function pathOf(entry: RerunWorkflow): string {
 	return entry.source.kind === 'webhook' ? entry.source.path : '';
 }
 
-/** Starts the webhook's execution; its answer (or the broken connection) is not awaited. */
-function startRun(ctx: ScenarioContext, entry: RerunWorkflow, ids: string[]): Promise<unknown> {
+/**
+ * Starts the webhook's execution, again while n8n has not registered the webhook yet (just after
+ * it started); resolves with the webhook's answer, or with how the connection broke.
+ */
+async function startRun(
+	ctx: ScenarioContext,
+	entry: RerunWorkflow,
+	ids: string[],
+): Promise<string> {
 	const url = `${ctx.n8n.baseUrl}/webhook/${pathOf(entry)}`;
-	return fetch(url, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ callIds: ids }),
-	}).then(
-		async (response) => `${response.status} ${(await response.text()).slice(0, 120)}`,
-		(error: unknown) => `no answer (${error instanceof Error ? error.message : String(error)})`,
-	);
+	const deadline = Date.now() + 60_000;
+	for (;;) {
+		try {
+			const response = await fetch(url, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ callIds: ids }),
+			});
+			const text = await response.text();
+			const notLive = response.status === 404 || text.includes('n8n is starting up');
+			if (!notLive || Date.now() > deadline) return `${response.status} ${text.slice(0, 120)}`;
+		} catch (error) {
+			return `no answer (${error instanceof Error ? error.message : String(error)})`;
+		}
+		await delay(1000);
+	}
 }
 
 /** The workflow's newest execution that is not in `known` and has `status` (one of them). */
