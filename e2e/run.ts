@@ -32,6 +32,11 @@ import {
 	stickyNoteTexts,
 	twin24Nodes,
 } from './lib/examples';
+import {
+	activateInterruptionWorkflows,
+	interruptionWorkflows,
+	runInterruptionPass,
+} from './lib/interruptions';
 import { N8nInstance } from './lib/n8n';
 import { describeQueueOutcome, runQueueMode, type QueueOutcome } from './lib/queueMode';
 import { Checks, step } from './lib/report';
@@ -124,6 +129,7 @@ function workflowDocuments(config: E2eConfig): unknown[] {
 		throughputWorkflow(),
 		...rerunPassWorkflows(),
 		...executionRetryWorkflows(),
+		...interruptionWorkflows(),
 		loopWorkflow(),
 	];
 }
@@ -148,7 +154,7 @@ function guardFor(ctx: ScenarioContext) {
 }
 
 async function runExecuteScenarios(ctx: ScenarioContext, config: E2eConfig): Promise<void> {
-	if (config.only !== undefined) return;
+	if (config.only !== undefined || config.crashOnly) return;
 	if (config.rerunsOnly) return await runRerunPasses(ctx, guardFor(ctx));
 	if (config.throughputOnly !== undefined) {
 		for (let run = 1; run <= config.throughputOnly; run++) {
@@ -214,16 +220,20 @@ async function runServerScenarios(
 ): Promise<void> {
 	await ctx.n8n.activateWorkflow(WORKFLOW_IDS.webhook);
 	await ctx.n8n.activateWorkflow(EXECUTION_RETRY_WORKFLOW.id);
+	await activateInterruptionWorkflows(ctx);
 	await passes.publish(ctx);
 	step(`${ctx.label}: n8n start on ${ctx.n8n.baseUrl}`);
 	await ctx.n8n.startServer();
 	try {
 		if (context.config.only !== undefined) return await passes.run(ctx);
+		if (context.config.crashOnly) return await runInterruptionPass(ctx, guardFor(ctx));
 		if (!context.config.rerunsOnly) await runExampleServerScenarios(context, ctx);
 		await guarded(ctx.checks, ctx.label, 'execution retry', () =>
 			runExecutionRetryPass(ctx, guardFor(ctx)),
 		);
 		await passes.run(ctx);
+		// Last: it kills n8n and starts it again.
+		if (fullRun(context.config)) await runInterruptionPass(ctx, guardFor(ctx));
 	} finally {
 		await ctx.n8n.stopServer();
 	}

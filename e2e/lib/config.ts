@@ -14,6 +14,8 @@
  *                          error output's branch, the retry of a failed execution)
  * TWIN24_E2E_ONLY          "agent", "erasure-log" or both, comma-separated: only those passes, on
  *                          each version (no other scenario, no editor, no queue-mode pass)
+ * TWIN24_E2E_CRASH_ONLY    "1": only the pass where a run ends before the node does (n8n killed
+ *                          and its execution retried, Stop, the workflow Timeout), on each version
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +51,8 @@ export interface E2eConfig {
 	rerunsOnly: boolean;
 	/** Set: only these passes (TWIN24_E2E_ONLY); undefined: everything. */
 	only: SinglePass[] | undefined;
+	/** Only the interruption pass: crash and retry, Stop, Timeout (TWIN24_E2E_CRASH_ONLY). */
+	crashOnly: boolean;
 }
 
 function parseOnly(value: string | undefined): SinglePass[] | undefined {
@@ -64,7 +68,9 @@ export function oneScenarioOnly(config: E2eConfig): boolean {
 
 /** No TWIN24_E2E_*_ONLY setting: every scenario and pass runs. */
 export function fullRun(config: E2eConfig): boolean {
-	return !oneScenarioOnly(config) && !config.rerunsOnly && config.only === undefined;
+	return (
+		!oneScenarioOnly(config) && !config.rerunsOnly && !config.crashOnly && config.only === undefined
+	);
 }
 
 /** Whether a pass runs: always in a full run, and when named in TWIN24_E2E_ONLY. */
@@ -111,6 +117,7 @@ export function loadConfig(): E2eConfig {
 		rerunsOnly: process.env.TWIN24_E2E_RERUNS_ONLY === '1',
 		only: parseOnly(process.env.TWIN24_E2E_ONLY),
 		loopOnly: parseRuns(process.env.TWIN24_E2E_LOOP_ONLY),
+		crashOnly: process.env.TWIN24_E2E_CRASH_ONLY === '1',
 	};
 }
 

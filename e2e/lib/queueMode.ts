@@ -117,6 +117,7 @@ export function describeQueueOutcome(outcome: QueueOutcome): string[] {
 	lines.push(
 		`  4 executions × 2,000 IDs under 250 req/s: ${secondsText(figures.fourExecutionsMs)} (${ratio} × the ${secondsText(figures.floorMs)} floor), ${figures.rateLimited ?? '-'} answered 429; workers ${figures.workersOfFour ?? '-'}`,
 		`  worker killed after ${figures.killedAtErasures ?? '-'} of 2,000 erasures: marked "${figures.failedStatus ?? '-'}" ${secondsText(figures.killToFailedMs)} later`,
+		`  Retry of the killed execution: ${figures.retryOutcome ?? '-'}`,
 		`  re-run with Ignore Not Found: ${figures.rerunNotFound ?? '-'} notFound + ${figures.rerunErased ?? '-'} erased in ${secondsText(figures.rerunMs)}`,
 	);
 	return lines;

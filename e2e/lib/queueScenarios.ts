@@ -10,9 +10,10 @@ import {
 	type QueueCluster,
 	type WorkerName,
 } from './queueCluster';
+import { N8nRest } from './n8nRest';
 import { delay } from './proc';
 import { step, type Checks } from './report';
-import { isObject, type JsonObject } from './runData';
+import { isObject, runCount, type JsonObject } from './runData';
 import type { SimulatorRecord } from './simulator';
 
 const SCOPE = 'queue mode';
@@ -36,7 +37,12 @@ export interface QueueFigures {
 	rerunNotFound?: number;
 	rerunErased?: number;
 	rerunMs?: number;
+	/** What "Retry" in the executions list did with the killed execution. */
+	retryOutcome?: string;
 }
+
+/** The Twin24 node of the queue-mode workflows (the CRM webhook example's). */
+const TWIN24_NODE = 'Depersonalize call';
 
 interface WorkflowRef {
 	id: string;
@@ -383,6 +389,7 @@ export class QueueScenarios {
 			const victim = await this.killWhenHalfWay(mark);
 			if (!victim) return;
 			await this.waitUntilMarkedFailed(victim.execution);
+			await this.retryKilled(victim.execution);
 			const killedAnswer = await Promise.race([pending, delay(5000).then(() => undefined)]);
 			this.expect(
 				`killed execution: the webhook caller got no per-ID results (${killedAnswer ? `answer ${killedAnswer.status} ${killedAnswer.text.slice(0, 80)}` : 'no answer yet'})`,
@@ -439,6 +446,32 @@ export class QueueScenarios {
 		this.expect(
 			`killed execution ${execution.id}: n8n marked it "${status}" ${seconds(elapsed)} after the kill`,
 			TERMINAL_FAILURES.has(status),
+		);
+	}
+
+	/**
+	 * "Retry" in the executions list, which n8n offers for the failed execution: what n8n kept of
+	 * it, and what the retry sent. The node cannot help here: n8n kept no run of it to go on from.
+	 */
+	private async retryKilled(execution: ExecutionRow): Promise<void> {
+		const rest = await N8nRest.signIn(this.cluster.main.baseUrl);
+		const kept = await rest.execution(String(execution.id));
+		const runs = runCount(kept.run, TWIN24_NODE);
+		const sentBefore = (await this.cluster.sim.requests()).length;
+		let outcome: string;
+		try {
+			const answer = await rest.post(`/executions/${execution.id}/retry`, { loadWorkflow: false });
+			const retried = await rest.execution(isObject(answer) ? String(answer.id) : '');
+			outcome = `retry "${retried.status}", the Twin24 node ran ${runCount(retried.run, TWIN24_NODE)} time(s)`;
+		} catch (error) {
+			outcome = `retry refused: ${error instanceof Error ? error.message.slice(0, 160) : String(error)}`;
+		}
+		const sent = (await this.cluster.sim.requests()).length - sentBefore;
+		this.figures.retryOutcome = `kept ${runs} run(s) of the node; ${outcome}; ${sent} requests to Twin24`;
+		step(`queue mode: Retry of the killed execution ${execution.id}: ${this.figures.retryOutcome}`);
+		this.expect(
+			`Retry of the killed execution: n8n kept no run of the node (${runs}) and the retry sent nothing (${sent}): ${outcome}`,
+			runs === 0 && sent === 0,
 		);
 	}
 

@@ -32,6 +32,10 @@ export interface RerunWorkflow {
 	concurrency: number;
 	/** A No Operation node on the main output and one on the error output. */
 	branches?: boolean;
+	/** More of the node's options (e.g. Ignore Not Found). */
+	options?: JsonObject;
+	/** More of the workflow's settings (e.g. its Timeout, `executionTimeout` in seconds). */
+	workflowSettings?: JsonObject;
 }
 
 type Position = [number, number];
@@ -54,6 +58,12 @@ function link(to: string): { node: string; type: 'main'; index: 0 } {
 const WEBHOOK_NODE = 'Erasure request';
 const SPLIT_NODE = 'One item per ID';
 
+/** A webhook ID of its own for each path, the same on every run (n8n keys test webhooks by it). */
+function webhookIdFor(path: string): string {
+	const digits = [...path].reduce((sum, char) => (sum * 31 + char.charCodeAt(0)) % 1e12, 17);
+	return `5f0c2a9e-7d41-4c3b-9e8a-${String(digits).padStart(12, '0')}`;
+}
+
 /** The nodes before the Twin24 node, the last of them feeding it items that carry `id`. */
 function sourceNodes(source: ItemSource): { nodes: JsonObject[]; connections: JsonObject } {
 	if (source.kind === 'code') {
@@ -73,7 +83,7 @@ function sourceNodes(source: ItemSource): { nodes: JsonObject[]; connections: Js
 			responseMode: 'lastNode',
 			options: {},
 		}),
-		webhookId: '5f0c2a9e-7d41-4c3b-9e8a-24e2e0000017',
+		webhookId: webhookIdFor(source.path),
 	};
 	const split = node(SPLIT_NODE, 'n8n-nodes-base.splitOut', 1, [220, 0], {
 		fieldToSplitOut: 'body.callIds',
@@ -95,7 +105,7 @@ function twin24Node(workflow: RerunWorkflow): JsonObject {
 			resource: 'call',
 			operation: 'depersonalize',
 			callId: '={{ $json.id }}',
-			options: { maxRetries: 0, concurrency: workflow.concurrency },
+			options: { maxRetries: 0, concurrency: workflow.concurrency, ...workflow.options },
 		}),
 		...workflow.settings,
 	};
@@ -125,6 +135,7 @@ export function rerunWorkflowDocument(workflow: RerunWorkflow): JsonObject {
 			saveDataErrorExecution: 'all',
 			saveDataSuccessExecution: 'all',
 			saveManualExecutions: true,
+			...workflow.workflowSettings,
 		},
 	};
 	return bindExample(document, workflow.id, TOKEN_CREDENTIAL);

@@ -230,13 +230,60 @@ async function execute(
  * with the same input and the same node contexts.
  */
 export function retryDataOf(failed: WorkflowRun): IRunExecutionData {
-	const data = JSON.parse(JSON.stringify(failed.run.data)) as IRunExecutionData;
+	return asRetried(JSON.parse(JSON.stringify(failed.run.data)) as IRunExecutionData);
+}
+
+/** What n8n's execution retry changes in the saved data before it runs it again. */
+function asRetried(data: IRunExecutionData): IRunExecutionData {
 	const { lastNodeExecuted, runData } = data.resultData;
 	delete data.resultData.error;
 	const runs = lastNodeExecuted === undefined ? undefined : runData[lastNodeExecuted];
 	if (runs !== undefined && runs.length > 0 && runs[runs.length - 1].error !== undefined)
 		runs.pop();
 	return data;
+}
+
+/** The nodes of a crashed execution as n8n's crash recovery finds them in its event log. */
+export interface CrashedNodes {
+	/** In the workflow's node order: recovery names the last of them `lastNodeExecuted`. */
+	started: string[];
+	/** The node that started and did not finish; the others finished. */
+	crashed: string;
+}
+
+/**
+ * The data n8n's retry of a *crashed* execution (n8n killed mid-run) starts from. n8n saved the
+ * execution as it started: the first node on the stack with its input, no results and an empty
+ * context; of the nodes that ran, nothing reached the database. On the next start its crash
+ * recovery reads the event log: a node that finished gets one placeholder run, the node that
+ * started and did not finish one run with a crash error. Then the retry drops the workflow's error
+ * and the crashed run, and the stack runs again from the first node, with the same input.
+ */
+export function crashedRetryData(firstNode: INode, nodes: CrashedNodes): IRunExecutionData {
+	const data = createRunExecutionData({
+		executionData: {
+			nodeExecutionStack: [{ node: firstNode, data: { main: [[{ json: {} }]] }, source: null }],
+		},
+	});
+	for (const name of nodes.started) {
+		const run = { startTime: Date.now(), executionIndex: 0, executionTime: -1, source: [null] };
+		data.resultData.runData[name] = [
+			name === nodes.crashed
+				? { ...run, executionStatus: 'crashed', error: crashError(name) }
+				: { ...run, executionStatus: 'success', data: RECOVERED_OUTPUT },
+		];
+	}
+	data.resultData.lastNodeExecuted = nodes.started.at(-1);
+	data.resultData.error = crashError(nodes.crashed);
+	return asRetried(JSON.parse(JSON.stringify(data)) as IRunExecutionData);
+}
+
+/** n8n's placeholder output for a node its crash recovery found finished. */
+const RECOVERED_OUTPUT = { main: [[{ json: { isArtificialRecoveredEventItem: true } }]] };
+
+function crashError(nodeName: string): ExecutionError {
+	const message = `Node "${nodeName}" crashed, possibly from being out of memory`;
+	return { name: 'NodeCrashedError', message } as ExecutionError;
 }
 
 function buildWorkflow(options: RunWorkflowOptions, nodeTypes: INodeTypes, id: string): Workflow {

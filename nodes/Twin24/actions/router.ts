@@ -3,6 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { runErasures } from '../run/erasureRun';
 import { readRunSettings } from '../run/itemPlan';
+import { startRecord } from '../run/repeats';
 import { depersonalizeAutoCallCandidate } from './autoCallCandidate/depersonalize.operation';
 import { deleteCallRecord } from './call/deleteRecord.operation';
 import { depersonalizeCall } from './call/depersonalize.operation';
@@ -15,6 +16,7 @@ export const operations: Record<string, Record<string, ErasureOperation>> = {
 
 /** Finds the operation the node is set to and runs it over the input items. */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	startRecord(this);
 	const resource = this.getNodeParameter('resource', 0) as string;
 	const operationName = this.getNodeParameter('operation', 0) as string;
 	const operation = operations[resource]?.[operationName];

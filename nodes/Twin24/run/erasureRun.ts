@@ -204,7 +204,7 @@ class ErasureRun {
 	}
 
 	private conclude(itemIndex: number, plan: SendPlan, key: string, result: SendResult): void {
-		const done = doneBy(plan, result);
+		const done = doneBy(plan, result, this.earlierRuns.continuesInterruptedRun);
 		if (done !== undefined) {
 			this.earlierRuns.remember(key, done);
 			return this.setResult(itemIndex, this.answers.done(plan, done));
@@ -341,6 +341,11 @@ export async function runErasures(
 	}
 	try {
 		const earlierRuns = new EarlierRuns(ctx, `${operationName} ${client.account}`);
+		if (earlierRuns.continuesInterruptedRun) {
+			ctx.logger.info(
+				'Twin24: this execution goes on from a run n8n could not finish; a 404 counts as done (mayHaveBeenErasedByInterruptedRun)',
+			);
+		}
 		const run = new ErasureRun(ctx, operation, client, settings, answers, earlierRuns, sending);
 		return await run.run();
 	} finally {

@@ -47,12 +47,19 @@ export type Done = Extract<EarlierResult, { confirmedAt: string }>;
 
 /**
  * Whether a request's result means the erasure is done. A 404 answering the retry of an attempt
- * Twin24 may have carried out is this execution's own erasure (its answer was lost).
+ * Twin24 may have carried out is this execution's own erasure (its answer was lost). When the
+ * execution goes on from a run n8n could not finish, a 404 may be that run's erasure: done, and
+ * said so, since the node cannot tell it from an ID Twin24 never knew.
  */
-export function doneBy(plan: SendPlan, result: SendResult): Done | undefined {
+export function doneBy(
+	plan: SendPlan,
+	result: SendResult,
+	continuesInterruptedRun = false,
+): Done | undefined {
 	if (result.outcome === 'done') return { kind: 'done', ...confirmation(result) };
 	if (result.outcome !== 'notFound') return undefined;
 	if (result.answerLost) return { kind: 'answerLost', ...confirmation(result) };
+	if (continuesInterruptedRun) return { kind: 'interruptedRun', ...confirmation(result) };
 	return plan.ignoreNotFound ? { kind: 'notFound', ...confirmation(result) } : undefined;
 }
 
@@ -102,6 +109,21 @@ export const WHAT_TO_DO_WHEN_CANCELLED =
 export const WHAT_TO_DO_ABOUT_THE_CREDENTIAL =
 	'The Twin24 credential in n8n cannot be used, so nothing was sent. Do not call again; tell the user that the Twin24 credential in n8n must be fixed.';
 
+/**
+ * What a done item says about its recording and a 404. After an interrupted run, whether the
+ * recording went with the erasure cannot be known (`null`): that run's answer was lost, and the ID
+ * may never have existed.
+ */
+function notFoundFields(plan: SendPlan, done: Done): IDataObject {
+	if (done.kind === 'notFound') return { recordDeleted: false, notFound: true };
+	if (done.kind !== 'interruptedRun') return { recordDeleted: plan.recordDeleted };
+	return {
+		recordDeleted: null,
+		...(plan.ignoreNotFound ? { notFound: true } : {}),
+		mayHaveBeenErasedByInterruptedRun: true,
+	};
+}
+
 /** Builds every item's answer for one run: one operation, one route. */
 export class Answers {
 	constructor(
@@ -119,9 +141,8 @@ export class Answers {
 		return {
 			success: true,
 			...this.idField(plan.id),
-			recordDeleted: done.kind === 'notFound' ? false : plan.recordDeleted,
+			...notFoundFields(plan, done),
 			...(done.kind === 'answerLost' ? { answerLost: true } : {}),
-			...(done.kind === 'notFound' ? { notFound: true } : {}),
 			confirmedAt: done.confirmedAt,
 			attempts: done.attempts,
 			...(fromEarlierRun ? { fromEarlierRun: true } : {}),

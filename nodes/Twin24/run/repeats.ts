@@ -56,15 +56,31 @@ export class Repeats {
 	}
 }
 
-/** What an earlier run of this node, in this execution, learned about one erasure. */
+/**
+ * What an earlier run of this node, in this execution, learned about one erasure. `interruptedRun`:
+ * Twin24 answered 404 while this execution went on from a run n8n could not finish, which may
+ * have erased it (see `continuesInterruptedRun`).
+ */
 export type EarlierResult =
-	| { kind: 'done' | 'answerLost' | 'notFound'; confirmedAt: string; attempts: number }
+	| {
+			kind: 'done' | 'answerLost' | 'notFound' | 'interruptedRun';
+			confirmedAt: string;
+			attempts: number;
+	  }
 	/** It failed or was interrupted after an attempt Twin24 may have carried out. */
 	| { kind: 'maybeDone' };
 
 const CONTEXT_KEY = 'twin24Erasures';
+/** Set in the node's context once a run found that this execution goes on from an interrupted run. */
+const INTERRUPTED_MARK = 'twin24InterruptedRun';
 
-const CODES = { done: 'd', answerLost: 'l', notFound: 'n', maybeDone: 'm' } as const;
+const CODES = {
+	done: 'd',
+	answerLost: 'l',
+	notFound: 'n',
+	interruptedRun: 'i',
+	maybeDone: 'm',
+} as const;
 const KINDS = new Map<string, EarlierResult['kind']>(
 	Object.entries(CODES).map(([kind, code]) => [code, kind as EarlierResult['kind']]),
 );
@@ -106,16 +122,64 @@ function nodeContext(ctx: IExecuteFunctions): Record<string, unknown> {
 }
 
 /**
+ * Whether n8n's execution data holds a run of this node: true for an earlier run in this execution,
+ * also one that n8n's crash recovery found started and not finished (the retry of a crashed
+ * execution keeps that entry, without the node's results), false where the node never ran.
+ */
+function nodeRanBefore(ctx: IExecuteFunctions): boolean {
+	try {
+		const select: unknown = ctx.getWorkflowDataProxy(0).$;
+		if (typeof select !== 'function') return false;
+		const node = (select as (name: string) => unknown)(ctx.getNode().name);
+		return (node as { isExecuted?: unknown } | undefined)?.isExecuted === true;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * Whether this execution goes on from a run of this node that n8n could not finish (n8n was killed
+ * or restarted mid-run). n8n saves a node's context only with a node that finished, and every run
+ * leaves its record there first thing (see startRecord). So a retry (mode `retry`) in which the
+ * node ran before but left no record continues a run whose record was lost: that run may have
+ * erased any item, and a 404 is no failure.
+ */
+function continuesInterruptedRun(
+	ctx: IExecuteFunctions,
+	context: Record<string, unknown>,
+): boolean {
+	if (context[INTERRUPTED_MARK] === true) return true;
+	if (ctx.getMode() !== 'retry' || context[CONTEXT_KEY] !== undefined) return false;
+	return nodeRanBefore(ctx);
+}
+
+/**
+ * The first thing a run does, before anything can fail: it finds whether the execution goes on
+ * from an interrupted run, and marks it in the node's context, so that later runs in this
+ * execution (Retry On Fail, Loop Over Items, a retry of this retry) still know it; and it leaves
+ * its (empty) record, so that a run that ends in any way n8n saves is never taken for interrupted.
+ */
+export function startRecord(ctx: IExecuteFunctions): void {
+	const context = nodeContext(ctx);
+	if (continuesInterruptedRun(ctx, context)) context[INTERRUPTED_MARK] = true;
+	objectAt(context, CONTEXT_KEY);
+}
+
+/**
  * The results earlier runs of this node left in the node's execution context, which n8n keeps for
  * the execution and saves with it: per operation and account, one short entry per erasure. It
  * holds IDs, times and counts, never a token.
  */
 export class EarlierRuns {
 	private readonly entries: Record<string, unknown>;
+	/** An earlier run was interrupted before n8n saved its record (marked by startRecord). */
+	readonly continuesInterruptedRun: boolean;
 
 	/** `scope` names the operation and the Twin24 account: another account has other data. */
 	constructor(ctx: IExecuteFunctions, scope: string) {
-		this.entries = objectAt(objectAt(nodeContext(ctx), CONTEXT_KEY), scope);
+		const context = nodeContext(ctx);
+		this.continuesInterruptedRun = context[INTERRUPTED_MARK] === true;
+		this.entries = objectAt(objectAt(context, CONTEXT_KEY), scope);
 	}
 
 	find(key: string): EarlierResult | undefined {
