@@ -54,7 +54,7 @@ export class RateEstimator {
 	answered(ticket: Ticket, signal: Signal, now: number, oldestOpen: number): void {
 		if (signal.kind !== 'silent') {
 			if (this.quota.note(ticket, signal.quota, now)) this.takeAnnouncedRate(now);
-			if (signal.kind === 'taken') this.taken(ticket);
+			if (signal.kind === 'taken') this.taken(ticket, now);
 			else this.pending.push({ ticket, signal });
 		}
 		while (this.pending.length > 0) {
@@ -135,7 +135,8 @@ export class RateEstimator {
 		this.grownAt = undefined;
 	}
 
-	private taken(ticket: Ticket): void {
+	private taken(ticket: Ticket, now: number): void {
+		this.record.takenAt(ticket.sentAt, now);
 		this.cap.taken(ticket);
 		if (ticket.seq > this.cutSeq) this.takenSinceCut = true;
 	}

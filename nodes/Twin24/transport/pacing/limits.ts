@@ -79,7 +79,10 @@ interface Level {
  * tried one higher (see capProbeMs).
  */
 export class InFlightCap {
+	/** Requests in flight the pace allows now: the cap that held, or one more while probing. */
 	limit = Number.POSITIVE_INFINITY;
+	/** The cap found: the most in flight the server took without refusing. */
+	private held = Number.POSITIVE_INFINITY;
 	private highestTaken = 0;
 	private readonly levels: Level[] = [];
 	private probeMs: number = PACE_TUNING.capProbeMs;
@@ -88,6 +91,8 @@ export class InFlightCap {
 	taken(ticket: Ticket): void {
 		this.level(ticket.inFlight).taken++;
 		this.highestTaken = Math.max(this.highestTaken, ticket.inFlight);
+		// A probe one higher was taken: that is the cap now.
+		if (ticket.inFlight > this.held && ticket.inFlight <= this.limit) this.held = this.limit;
 	}
 
 	/**
@@ -95,37 +100,41 @@ export class InFlightCap {
 	 * is known yet, and nothing was ever taken with as many in flight.
 	 */
 	mayExplain(ticket: Ticket): boolean {
-		return this.limit === Number.POSITIVE_INFINITY && ticket.inFlight > this.highestTaken;
+		return this.held === Number.POSITIVE_INFINITY && ticket.inFlight > this.highestTaken;
 	}
 
 	/** Counts the refusal; true when the cap explains it (the rate then was not too high). */
 	refused(ticket: Ticket, now: number): boolean {
 		this.level(ticket.inFlight).refused++;
-		if (ticket.inFlight > this.limit) return true;
-		if (!this.explains(ticket.inFlight)) return false;
-		if (ticket.inFlight - 1 < this.limit || this.limit === Number.POSITIVE_INFINITY) {
-			this.probeMs = this.limit === Number.POSITIVE_INFINITY ? this.probeMs : 2 * this.probeMs;
-			this.limit = ticket.inFlight - 1;
-		}
+		const known = this.held !== Number.POSITIVE_INFINITY;
+		if (known ? ticket.inFlight <= this.held : !this.explains(ticket.inFlight)) return false;
+		// A probe refused: back to the cap that held, and the next probe twice as late.
+		if (known) this.probeMs *= 2;
+		this.held = known ? this.held : ticket.inFlight - 1;
+		this.limit = this.held;
 		this.heldSince = now;
 		return true;
 	}
 
-	/** The cap now: one higher once it held for the probe's time. */
+	/** The cap now: one higher once it held for the probe's time, to find a cap that rose. */
 	current(now: number): number {
-		if (this.limit !== Number.POSITIVE_INFINITY && now - this.heldSince >= this.probeMs) {
-			this.limit++;
+		if (this.limit === this.held && now - this.heldSince >= this.probeMs) {
+			this.limit = this.held + 1;
 			this.heldSince = now;
 		}
 		return this.limit;
 	}
 
-	/** Mostly refused at `inFlight` and above, almost never below (and something taken there). */
+	/**
+	 * At `inFlight` and above the server mostly refused, and below it almost never did (with
+	 * something taken there): a cap, not a rate.
+	 */
 	private explains(inFlight: number): boolean {
 		if (inFlight < 2) return false;
 		const above = this.sum(inFlight, this.levels.length);
 		const below = this.sum(1, inFlight);
-		const rarelyBelow = below.refused * 10 <= below.taken + below.refused;
+		const rarelyBelow =
+			below.refused <= PACE_TUNING.capRefusedBelow * (below.taken + below.refused);
 		return below.taken > 0 && rarelyBelow && above.refused > above.taken;
 	}
 

@@ -55,6 +55,11 @@ export interface TakenRate {
 
 export class SendRecord {
 	private firstSentAt: number | undefined;
+	/**
+	 * The quickest answer yet, sent to taken: a request reaches the server's window up to this
+	 * long after it was sent, so it leaves the window up to this long after our record says.
+	 */
+	private quickestAnswerMs = 0;
 	/** Send times of the requests of the last window, and of those refused among them. */
 	private readonly sent = new Timeline();
 	private readonly refused = new Timeline();
@@ -64,6 +69,14 @@ export class SendRecord {
 	sentAt(at: number): void {
 		this.firstSentAt ??= at;
 		this.sent.push(at);
+	}
+
+	/** A request sent at `sentAt` was taken, answered `now`. */
+	takenAt(sentAt: number, now: number): void {
+		const answerMs = now - sentAt;
+		if (this.quickestAnswerMs === 0 || answerMs < this.quickestAnswerMs) {
+			this.quickestAnswerMs = answerMs;
+		}
 	}
 
 	/** A request sent at `sentAt` was refused. */
@@ -103,7 +116,7 @@ export class SendRecord {
 		const from = now - windowMs;
 		const taken = this.sent.countAfter(from) - this.refused.countAfter(from);
 		if (taken < capacity) return Number.NEGATIVE_INFINITY;
-		return (this.sent.oldestAfter(from) ?? now) + windowMs;
+		return (this.sent.oldestAfter(from) ?? now) + windowMs + this.quickestAnswerMs;
 	}
 
 	/** Between runs: only the last window's times are kept, in memory of their own size. */

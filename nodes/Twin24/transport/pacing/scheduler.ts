@@ -12,7 +12,7 @@ import { PACE_TUNING } from './tuning';
 
 export type { Ticket } from './limits';
 
-/** Longest single sleep of `pause`, so that a cancel is noticed within this long. */
+/** Longest single sleep of `pause`: the most a timer can outlive an aborted wait. */
 const PAUSE_SLICE_MS = 50;
 /**
  * How far behind its schedule a turn may be given, to make up for timers that fire late (a busy
@@ -26,13 +26,24 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 	return signal?.aborted === true;
 }
 
-/** Waits ms, ending early (within ~50 ms) once `signal` aborts. */
+/**
+ * Waits ms, ending at once when `signal` aborts. It sleeps in slices, so that no timer outlives an
+ * aborted wait by more than one slice (nothing keeps the process alive after a run).
+ */
 export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 	const until = Date.now() + ms;
-	for (;;) {
-		const left = until - Date.now();
-		if (left <= 0 || isAborted(signal)) return;
-		await sleep(Math.min(left, PAUSE_SLICE_MS));
+	if (isAborted(signal)) return;
+	let onAbort = () => {};
+	const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+	signal?.addEventListener('abort', onAbort, { once: true });
+	try {
+		for (;;) {
+			const left = until - Date.now();
+			if (left <= 0 || isAborted(signal)) return;
+			await Promise.race([sleep(Math.min(left, PAUSE_SLICE_MS)), aborted]);
+		}
+	} finally {
+		signal?.removeEventListener('abort', onAbort);
 	}
 }
 

@@ -70,4 +70,10 @@ export const PACE_TUNING = {
 	 * twice as long after each time that one more was refused: a cap that rose is found.
 	 */
 	capProbeMs: 2000,
+	/**
+	 * Refusals below a number in flight, as a share of the answers there, that still allow a cap
+	 * at it: under a cap they are none but for answers still on their way back when the next
+	 * request went; under a rate they are as common as above it.
+	 */
+	capRefusedBelow: 0.1,
 } as const;
