@@ -25,7 +25,10 @@ import {
 import { TWIN24_CREDENTIAL_ID } from './harness/engine';
 import type { RateLimitSetting, Twin24Simulator } from './simulator/simulator';
 import {
+	callIds,
+	expectErasedExactlyOnce,
 	idItems,
+	jsonOf,
 	loadedPaceRegistry,
 	operationParameters,
 	run,
@@ -154,6 +157,149 @@ describe('in virtual time, one sender', () => {
 		// Without growing pauses 10 s at even 10 requests per second would be 100 refusals.
 		expect(api.refused).toBeLessThanOrEqual(40);
 		expect(api.admittedAt()).toHaveLength(200);
+	});
+});
+
+describe('in virtual time, every way a server says "slow down"', () => {
+	const FEW = 600;
+	test.each([
+		// [name, limit, floor in seconds, × floor at most, share refused at most]
+		[
+			"nginx limit_req 50 r/s, burst 5 (503, nginx's HTML page, no Retry-After)",
+			{ requestsPerSecond: 50, shape: 'leakyBucket', burst: 5 },
+			(FEW - 6) / 50,
+			1.2,
+			0.05,
+		],
+		[
+			'nginx limit_req 50 r/s without a burst',
+			{ requestsPerSecond: 50, shape: 'leakyBucket', burst: 0 },
+			FEW / 50,
+			1.2,
+			0.05,
+		],
+		[
+			'overload: 503 + Retry-After 1 (sliding window 100/s)',
+			{ requestsPerSecond: 100, status: 503, retryAfterSeconds: 1 },
+			FEW / 100 + 1,
+			1.2,
+			0.05,
+		],
+		[
+			'429 + Retry-After as an HTTP date 2 s ahead (bucket 100/s, burst 5)',
+			{
+				requestsPerSecond: 100,
+				shape: 'tokenBucket',
+				burst: 5,
+				retryAfter: 'http-date',
+				retryAfterSeconds: 2,
+			},
+			(FEW - 5) / 100 + 2,
+			1.1,
+			0.03,
+		],
+		[
+			'429 HTML page + Retry-After 0 (bucket 100/s, burst 5)',
+			{
+				requestsPerSecond: 100,
+				shape: 'tokenBucket',
+				burst: 5,
+				body: 'html',
+				retryAfterSeconds: 0,
+			},
+			(FEW - 5) / 100,
+			1.1,
+			0.03,
+		],
+		[
+			'429 + Retry-After 30 whatever the wait (bucket 100/s, burst 20)',
+			{ requestsPerSecond: 100, shape: 'tokenBucket', burst: 20, retryAfterSeconds: 30 },
+			(FEW - 20) / 100 + 30,
+			1.1,
+			0.03,
+		],
+		[
+			'503 text, no Retry-After (sliding window 100/s)',
+			{ requestsPerSecond: 100, status: 503, body: 'text', retryAfter: 'none' },
+			FEW / 100,
+			1.2,
+			0.05,
+		],
+		[
+			'a fixed window of 100 per second announced by X-RateLimit-*',
+			{ requestsPerSecond: 100, shape: 'fixedWindow', headers: 'x' },
+			FEW / 100,
+			1.2,
+			0.02,
+		],
+		[
+			'a fixed window announced by the IETF RateLimit field',
+			{ requestsPerSecond: 100, shape: 'fixedWindow', headers: 'ietf-combined' },
+			FEW / 100,
+			1.2,
+			0.02,
+		],
+		[
+			'at most 4 in flight (the 5th gets 429, no Retry-After)',
+			{ requestsPerSecond: 1, shape: 'inFlight', maxInFlight: 4, retryAfter: 'none' },
+			(FEW * LATENCY_MS) / 1000 / 4,
+			1.2,
+			0.05,
+		],
+		[
+			'a 10 s window of 200 with Retry-After to its end',
+			{ requestsPerSecond: 20, shape: 'fixedWindow', windowSeconds: 10 },
+			20,
+			1.2,
+			0.05,
+		],
+		[
+			'a sliding window 100/s another client uses 50/s of',
+			{ requestsPerSecond: 100, backgroundPerSecond: 50 },
+			FEW / 50,
+			1.2,
+			0.05,
+		],
+		['a sliding window of 10/s (a CRM burst)', { requestsPerSecond: 10 }, 300 / 10, 1.2, 0.05],
+	] as Array<[string, RateLimitSetting, number, number, number]>)(
+		'%s: every item taken, within its floor and refusal targets',
+		async (name, limit, floorSeconds, timesFloor, refusedShare) => {
+			const items = name.includes('CRM') ? 300 : FEW;
+			const result = await runAgainst(limit, items);
+
+			expect(result.api.admittedAt()).toHaveLength(items);
+			expect(result.endedAt / 1000).toBeLessThanOrEqual(timesFloor * floorSeconds);
+			expect(result.refusedShare).toBeLessThanOrEqual(refusedShare);
+		},
+	);
+
+	test('a cap on requests in flight is found: the pace settles at the 4 the server takes, not at a rate', async () => {
+		const result = await runAgainst(
+			{ requestsPerSecond: 1, shape: 'inFlight', maxInFlight: 4 },
+			FEW,
+		);
+
+		// The cap's throughput, 4 in flight for 20 ms each: 200/s; refusals stop once it is found.
+		expect(result.api.timeToReach(0.8 * 200, 0)).toBeLessThanOrEqual(1500);
+		expect(result.api.refusedAt.filter((at) => at > 1000).length).toBeLessThanOrEqual(4);
+	});
+
+	test('a long Retry-After does not hold everyone: after the first refusal the pace starts below the rate refused and meets the limit rarely', async () => {
+		const result = await runAgainst(
+			{
+				requestsPerSecond: 100,
+				shape: 'tokenBucket',
+				burst: 5,
+				retryAfter: 'http-date',
+				retryAfterSeconds: 2,
+			},
+			FEW,
+		);
+
+		// Every refusal held everything for 2 s before: 2.1–2.7 × the floor.
+		expect(result.api.refused).toBeLessThanOrEqual(12);
+		expect(result.scheduler.rate).toBeLessThanOrEqual(110);
+		expect(result.scheduler.rate).toBeGreaterThanOrEqual(85);
 	});
 });
 
@@ -592,20 +738,9 @@ describe('signals: every answer classified once', () => {
 let simulator: Twin24Simulator;
 useSimulator((started) => (simulator = started));
 
-function ids(prefix: string, count: number): string[] {
-	return Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
-}
-
-function expectErasedExactlyOnce(expected: readonly string[]): void {
-	const erased = simulator.erasures().map((erasure) => erasure.id);
-	expect(new Set(erased)).toEqual(new Set(expected));
-	expect(erased).toHaveLength(expected.length);
-	expect(simulator.duplicateErasures()).toBe(0);
-}
-
 describe('through the engine', () => {
 	test('an execution leaves the pace it found for the next execution on the account, and no pacer in use', async () => {
-		const batch = ids('call', 120);
+		const batch = callIds(120, 'call');
 		simulator.addCalls(batch);
 		simulator.configure({ rateLimit: { requestsPerSecond: 40 }, latencyMs: 5 });
 		const paces = loadedPaceRegistry();
@@ -617,7 +752,7 @@ describe('through the engine', () => {
 		});
 
 		expect(result.error).toBeUndefined();
-		expectErasedExactlyOnce(batch);
+		expectErasedExactlyOnce(simulator, batch);
 		expect(simulator.stats.rateLimited).toBeGreaterThan(0);
 		expect(paces.pacesInUse()).toBe(0);
 		expect(paces.pacesRemembered()).toBe(1);
@@ -628,7 +763,7 @@ describe('through the engine', () => {
 	});
 
 	test('two executions at once on one account share one pace, and leave nothing behind', async () => {
-		const [first, second] = [ids('first', 60), ids('second', 120)];
+		const [first, second] = [callIds(60, 'first'), callIds(120, 'second')];
 		simulator.addCalls([...first, ...second]);
 		simulator.configure({ rateLimit: { requestsPerSecond: 40 }, latencyMs: 5 });
 		const paces = loadedPaceRegistry();
@@ -654,9 +789,112 @@ describe('through the engine', () => {
 		await pause(20);
 
 		expect([one.error, two.error]).toEqual([undefined, undefined]);
-		expectErasedExactlyOnce([...first, ...second]);
+		expectErasedExactlyOnce(simulator, [...first, ...second]);
 		expect(sharedSeen).toBe(true);
 		expect(paces.pacesInUse()).toBe(0);
+	});
+
+	test.each([
+		// [name, limit, latency ms, the pace reached (requests per second) at least]
+		[
+			"nginx's limit_req: 503 with its HTML page, no Retry-After",
+			{ requestsPerSecond: 40, shape: 'leakyBucket', burst: 5 },
+			5,
+			25,
+		],
+		['503 + Retry-After 1', { requestsPerSecond: 40, status: 503, retryAfterSeconds: 1 }, 5, 25],
+		[
+			'429 + an HTTP-date Retry-After 2 s ahead',
+			{
+				requestsPerSecond: 40,
+				shape: 'tokenBucket',
+				burst: 5,
+				retryAfter: 'http-date',
+				retryAfterSeconds: 2,
+			},
+			5,
+			25,
+		],
+		[
+			'429 with an HTML page and Retry-After 0',
+			{ requestsPerSecond: 40, shape: 'tokenBucket', burst: 5, body: 'html', retryAfterSeconds: 0 },
+			5,
+			25,
+		],
+		[
+			'429 with an empty body, no Retry-After',
+			{ requestsPerSecond: 40, body: 'empty', retryAfter: 'none' },
+			5,
+			25,
+		],
+		['503 text/plain', { requestsPerSecond: 40, status: 503, body: 'text' }, 5, 25],
+		[
+			'a fixed window announced by X-RateLimit-*',
+			{ requestsPerSecond: 40, shape: 'fixedWindow', headers: 'x' },
+			5,
+			25,
+		],
+		[
+			'a fixed window announced by the IETF RateLimit field',
+			{ requestsPerSecond: 40, shape: 'fixedWindow', headers: 'ietf-combined' },
+			5,
+			25,
+		],
+		[
+			'at most 3 requests in flight',
+			{ requestsPerSecond: 1, shape: 'inFlight', maxInFlight: 3 },
+			20,
+			40,
+		],
+		[
+			'a limit another client uses half of',
+			{ requestsPerSecond: 60, backgroundPerSecond: 30 },
+			5,
+			18,
+		],
+	] as Array<[string, RateLimitSetting, number, number]>)(
+		'%s: no item fails, every ID is erased once, the pace comes near the limit',
+		async (_name, rateLimit, latencyMs, reached) => {
+			const batch = callIds(100, 'call');
+			simulator.addCalls(batch);
+			simulator.configure({ rateLimit, latencyMs });
+
+			const result = await run({
+				items: idItems(batch),
+				parameters: operationParameters('call', 'depersonalize', {}),
+				credentials: tokenCredentials(simulator),
+			});
+
+			expect(result.error).toBeUndefined();
+			expect(jsonOf(result.output).every((item) => item.success === true)).toBe(true);
+			expectErasedExactlyOnce(simulator, batch);
+			// Refusals were met, and kept few (with a stated quota, none need be).
+			expect(simulator.stats.rateLimited).toBeLessThanOrEqual(0.2 * simulator.stats.requests);
+			const admitted = simulator.requests.filter((request) => request.status === 200);
+			const span = (admitted[admitted.length - 1].startedAt - admitted[0].startedAt) / 1000;
+			expect(admitted.length / span).toBeGreaterThanOrEqual(reached);
+		},
+	);
+
+	test('a CRM burst: 30 one-ID executions at once under 10/s share one pace, every ID erased once', async () => {
+		const batch = callIds(30, 'crm');
+		simulator.addCalls(batch);
+		simulator.configure({ rateLimit: { requestsPerSecond: 10 }, latencyMs: 5 });
+
+		const results = await Promise.all(
+			batch.map(
+				async (id) =>
+					await run({
+						items: idItems([id]),
+						parameters: operationParameters('call', 'depersonalize', {}),
+						credentials: tokenCredentials(simulator),
+					}),
+			),
+		);
+
+		expect(results.map((result) => result.error)).toEqual(batch.map(() => undefined));
+		expectErasedExactlyOnce(simulator, batch);
+		expect(simulator.stats.rateLimited).toBeLessThanOrEqual(0.35 * simulator.stats.requests);
 	});
 
 	test.each([
@@ -670,7 +908,7 @@ describe('through the engine', () => {
 	] as Array<[string, RateLimitSetting]>)(
 		'%s: every ID erased once, few 429s',
 		async (_name, rateLimit) => {
-			const batch = ids('call', 200);
+			const batch = callIds(200, 'call');
 			simulator.addCalls(batch);
 			simulator.configure({ rateLimit, latencyMs: 5 });
 
@@ -683,7 +921,7 @@ describe('through the engine', () => {
 			});
 
 			expect(result.error).toBeUndefined();
-			expectErasedExactlyOnce(batch);
+			expectErasedExactlyOnce(simulator, batch);
 			// The limit was met (with headers it may be kept to without a single 429).
 			if (rateLimit.headers === undefined) expect(simulator.stats.rateLimited).toBeGreaterThan(0);
 			// Unpaced, 20 workers against 50/s would see most of their requests refused.

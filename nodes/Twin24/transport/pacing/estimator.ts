@@ -29,7 +29,8 @@ export class RateEstimator {
 	/** Where the probe's time counts from: the cut, moved on while the rate could not be used. */
 	private probeFrom = Number.NEGATIVE_INFINITY;
 	private grownAt: number | undefined;
-	private takenSinceCut = false;
+	/** Requests sent after the last cut that the server took. */
+	private takenSinceCut = 0;
 	/** Whether the last cut measured a whole window: only then is its count the window's (see windowRoomAt). */
 	private measuredWholeWindow = false;
 	private closedPauses = 0;
@@ -70,7 +71,7 @@ export class RateEstimator {
 		if (this.cap.refused(ticket, now) || this.quota.explains(signal.quota)) return;
 		// Refusals of requests sent before the last cut echo the overshoot that cut answered.
 		if (ticket.seq <= this.cutSeq) return;
-		const closed = this.cutSeq > 0 && !this.takenSinceCut;
+		const closed = this.cutSeq > 0 && this.takenSinceCut === 0;
 		this.cut(now);
 		if (closed) this.pauseClosed(now, signal);
 		else this.closedPauses = 0;
@@ -91,6 +92,11 @@ export class RateEstimator {
 			return;
 		}
 		if (now <= from) return;
+		// The probe waits until the refusal it may cost is a small share of what was taken.
+		if (this.phase === 'probe' && this.takenSinceCut * LAW.refusalShare < 1) {
+			this.probeFrom += now - from;
+			return;
+		}
 		const grown =
 			this.phase === 'start'
 				? this.rate * 2 ** ((now - from) / LAW.startDoublingMs)
@@ -138,7 +144,7 @@ export class RateEstimator {
 	private taken(ticket: Ticket, now: number): void {
 		this.record.takenAt(ticket.sentAt, now);
 		this.cap.taken(ticket);
-		if (ticket.seq > this.cutSeq) this.takenSinceCut = true;
+		if (ticket.seq > this.cutSeq) this.takenSinceCut++;
 	}
 
 	/** The most the rate may grow to now. */
@@ -177,7 +183,7 @@ export class RateEstimator {
 		this.cutSeq = this.lastSeq;
 		this.probeFrom = now;
 		this.grownAt = now;
-		this.takenSinceCut = false;
+		this.takenSinceCut = 0;
 	}
 
 	/** The probe's growth between `from` and `to` ms of probe time: a step that keeps doubling. */

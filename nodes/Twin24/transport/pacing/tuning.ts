@@ -2,23 +2,25 @@
  * The pace's control law, and every constant it has. Change a number here and run `npm run bench`
  * (every row) before and after: a gain on one limit shape that costs another is not a gain.
  *
- * The law is AIMD, as TCP congestion control and the AWS SDKs' adaptive retry use it, on a rate:
+ * The law is AIMD (additive increase, multiplicative decrease), as TCP congestion control and the
+ * AWS SDKs' adaptive retry use it, on a rate of requests per second:
  *
- * - Start: `startRate`, doubling every `startDoublingMs` (slow start) until the first refusal.
- * - Decrease: a refusal cuts the rate to `decrease` × what the server took over the last
- *   `windowMs` (never above the rate itself). Refusals of requests sent before the cut are the
- *   same event. The rate the server refused at (`ceiling of the probe`) is remembered.
- * - Increase: from the cut the rate grows by a step of `probeStep` requests per second that
- *   doubles every `probeDoublingMs`: additive, so two senders that share no memory (queue-mode
- *   workers) converge on equal shares, and accelerating, so a limit that rose is found in seconds.
- *   Never beyond `headroom` × what was really sent lately, and, when the work left would be done
- *   within `probeWorthMs`, never beyond the rate the server last refused at.
- * - Closed: refused again although nothing sent since the cut was taken, the server is not taking
- *   anything: every request waits for its Retry-After, or for `closedPauseMs` doubling up to
- *   `closedPauseCapMs` when it gives none.
+ * - Start: `startRate` (the first `startBurst` at once), doubling every `startDoublingMs` until
+ *   the first refusal, never beyond `headroom` × what was really sent lately.
+ * - Decrease: a refusal (429, 503: see signals.ts) cuts the rate to `decrease` × what the server
+ *   took over the last `windowMs`, as measured from the send record (record.ts); a cut the
+ *   server answers with more refusals within a window goes twice as deep. Refusals of requests
+ *   sent before a cut echo it. The rate refused at is remembered.
+ * - Increase: once 1 / `refusalShare` requests were taken since the cut, the rate grows by a step
+ *   of `probeStep` requests per second that doubles every `probeDoublingMs`: the same for every
+ *   sender, so that n8n processes sharing an account converge on equal shares, and accelerating,
+ *   so that a limit that rose is found in seconds. With less work left than `probeWorthMs` at the
+ *   rate, it stays below the rate last refused.
+ * - Closed: refused again with nothing sent since the cut taken, the server takes nothing: every
+ *   request waits for its Retry-After, or for `closedPauseMs` doubling up to `closedPauseCapMs`.
  *
- * Beside the law, what the server announces is used as it is: a stated quota and window cap the
- * rate, an exhausted quota waits for its reset, and a cap on requests in flight is kept to.
+ * Beside the law, what the server announces is kept to as it is (limits.ts): a quota with its
+ * window, a quota left until its reset, and a cap on requests in flight (found, then probed).
  */
 export const PACE_TUNING = {
 	/**
@@ -36,17 +38,24 @@ export const PACE_TUNING = {
 	/** The window the server's rate is measured over: limits count "per second". */
 	windowMs: 1000,
 	/**
-	 * A cut keeps this share of what the server took. Measured, not guessed: 0.9 gives up a tenth,
-	 * which the probe wins back within a second, and leaves room for what was in flight.
+	 * A cut keeps this share of what the server took. The rate is measured, not guessed, so the
+	 * cut needs only to clear what was in flight: 5 % (TCP's and the AWS SDKs' 30–50 % guess at a
+	 * rate they cannot measure). A cut that more refusals answer within a window goes twice as deep.
 	 */
 	decrease: 0.95,
+	/**
+	 * The share of requests the pace may spend on finding the limit: after a cut the probe waits
+	 * until 1 / refusalShare requests were taken, so that its next refusal is at most this share
+	 * of them, whatever the limit (at 10/s a probe every 3 s, at 100/s every 0.3 s).
+	 */
+	refusalShare: 0.03,
 	/** The probe's first step, in requests per second: the same for every sender (fairness). */
 	probeStep: 1,
 	/**
-	 * The probe's step doubles this often: from a cut at 90/s it is back at 100/s in about a
-	 * second, and a limit that tripled is found within two.
+	 * The probe's step doubles this often: once it starts, a cut of 5 % at 100/s is won back in
+	 * half a second, and a limit that tripled from 30/s is found within a second and a half.
 	 */
-	probeDoublingMs: 300,
+	probeDoublingMs: 200,
 	/**
 	 * The rate never grows beyond this multiple of what was really sent lately (the AWS SDKs use
 	 * the same 2): a rate not used (few items, a busy process) cannot grow into a burst later.
