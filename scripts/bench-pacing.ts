@@ -61,7 +61,9 @@ const BUCKET: Targets = { floorRatio: 1.1, refusedPercent: 3 };
 /** Runs after the first take up the pace it found: at most this much slower than one run. */
 const FOLLOWING_RATIO = 1.15;
 
-function targetsOf(setting: RateLimitSetting): Targets {
+function targetsOf(shape: Shape): Targets {
+	if (shape.targets !== undefined) return shape.targets;
+	const setting = shape.rateLimit;
 	const announced = (setting.headers ?? 'none') !== 'none';
 	const bucket = setting.shape === 'tokenBucket';
 	return {
@@ -92,6 +94,11 @@ interface Shape {
 	limitFloor: (items: number, gapSeconds: number) => number;
 	/** How `limitFloor` is worked out, for `--rows`. */
 	floorFormula: string;
+	/**
+	 * The targets, when not the shape's own: the issue's new bucket rows get those of any limit; the
+	 * tighter token-bucket ones are kept by the rows that met them before.
+	 */
+	targets?: Targets;
 	/** The no-limit capacity the floor is also held to, at this concurrency (default the row's). */
 	capacityConcurrency?: number;
 	change?: LimitChange;
@@ -177,6 +184,7 @@ function smallBucket(title: string, refusal: Partial<RateLimitSetting>, forcedWa
 		concurrency: DEFAULT_CONCURRENCY,
 		items: ISSUE_ITEMS,
 		rateLimit: { requestsPerSecond: 100, shape: 'tokenBucket', burst, ...refusal },
+		targets: ANY_LIMIT,
 		limitFloor: (items) => (items - burst) / 100 + forcedWait,
 		floorFormula:
 			forcedWait > 0
@@ -456,9 +464,7 @@ function printRows(wanted: (title: string) => boolean): void {
 		console.log(
 			`  ${shape.title}\n    ${what}, Concurrency ${shape.concurrency}, rateLimit ${JSON.stringify(shape.rateLimit)}`,
 		);
-		console.log(
-			`    floor: ${shape.floorFormula}; targets: ${targetText(targetsOf(shape.rateLimit))}`,
-		);
+		console.log(`    floor: ${shape.floorFormula}; targets: ${targetText(targetsOf(shape))}`);
 	}
 	if (wanted(SHARED_TITLE))
 		console.log(`  ${SHARED_TITLE}\n    floor: N / rate; targets: ${targetText(ANY_LIMIT)}`);
@@ -573,7 +579,7 @@ async function measureShape(
 	const note = result.error ?? (shape.change ? changeNote(shape.change, figures.log) : '');
 	if (trace) console.log(`  ${shape.title}: ${traceOf(figures.log)}`);
 	const what = { title: shape.title, concurrency: String(shape.concurrency), items: shape.items };
-	const check = { targets: targetsOf(shape.rateLimit) };
+	const check = { targets: targetsOf(shape) };
 	const measured = row(what, result, figures, floorSeconds, note, check);
 	return { row: measured, panel: panelOf(measured, figures.log, shapeLimitAt(shape)) };
 }

@@ -167,8 +167,9 @@ export class RateEstimator {
 
 	/** The multiplicative decrease, measured: a share of what the server took. */
 	private cut(now: number): void {
-		const unknown = { lower: Number.POSITIVE_INFINITY, upper: Number.POSITIVE_INFINITY };
-		const { lower, upper } = this.record.takenRate(now) ?? unknown;
+		const infinite = Number.POSITIVE_INFINITY;
+		const unknown = { lower: infinite, upper: infinite, weighed: infinite };
+		const { lower, upper, weighed } = this.record.takenRate(now) ?? unknown;
 		this.measuredWholeWindow = lower === upper && Number.isFinite(lower);
 		this.refusedAt = Math.min(this.rate, upper);
 		// A cut the server answers with more refusals within a window was not enough (the window's
@@ -176,9 +177,7 @@ export class RateEstimator {
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
 		this.cutAt = now;
 		const decrease = LAW.decrease ** (2 ** (this.cutsInWindow - 1));
-		// Early in the first window the taken rate lies between the two readings: take their middle.
-		const taken = Math.sqrt(lower * upper);
-		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, taken));
+		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, weighed));
 		this.phase = 'probe';
 		this.cutSeq = this.lastSeq;
 		this.probeFrom = now;

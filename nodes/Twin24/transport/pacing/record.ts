@@ -47,10 +47,15 @@ class Timeline {
 	}
 }
 
-/** A rate read two ways: over the whole window, and over the part of it since the first request. */
+/**
+ * A rate read two ways, over the whole window and over the part of it since the first request,
+ * and the two weighed by that part's share of the window: early in a run a count may be a burst
+ * or a steady rate, and the longer it was counted the more its whole-window reading says.
+ */
 export interface TakenRate {
 	lower: number;
 	upper: number;
+	weighed: number;
 }
 
 export class SendRecord {
@@ -101,7 +106,9 @@ export class SendRecord {
 		const taken = Math.max(0, this.sent.size - this.refused.size);
 		const busy = Math.max(1, LAW.windowMs - this.idleInWindow(now));
 		const young = Math.max(1, Math.min(busy, now - (this.firstSentAt ?? now)));
-		return { lower: (taken * 1000) / busy, upper: (taken * 1000) / young };
+		const [lower, upper] = [(taken * 1000) / busy, (taken * 1000) / young];
+		const share = young / busy;
+		return { lower, upper, weighed: lower ** share * upper ** (1 - share) };
 	}
 
 	/** Requests per second sent over the last quarter window (the time since the first, early on). */
