@@ -72,7 +72,7 @@ export class RateEstimator {
 		// Refusals of requests sent before the last cut echo the overshoot that cut answered.
 		if (ticket.seq <= this.cutSeq) return;
 		const closed = this.cutSeq > 0 && this.takenSinceCut === 0;
-		this.cut(now);
+		this.cut(now, closed);
 		if (closed) this.pauseClosed(now, signal);
 		else this.closedPauses = 0;
 	}
@@ -166,11 +166,15 @@ export class RateEstimator {
 	}
 
 	/** The multiplicative decrease, measured: a share of what the server took. */
-	private cut(now: number): void {
+	private cut(now: number, closed: boolean): void {
 		const infinite = Number.POSITIVE_INFINITY;
 		const unknown = { lower: infinite, upper: infinite, weighed: infinite };
-		const { lower, upper, weighed } = this.record.takenRate(now) ?? unknown;
-		this.measuredWholeWindow = lower === upper && Number.isFinite(lower);
+		const taken = this.record.takenRate(now) ?? unknown;
+		const { lower, upper } = taken;
+		// Refused again with nothing taken since the last cut: the server's window is full, and what
+		// it took over the last window is what it holds, however young the run.
+		const weighed = closed ? lower : taken.weighed;
+		this.measuredWholeWindow = (closed || lower === upper) && Number.isFinite(lower);
 		this.refusedAt = Math.min(this.rate, upper);
 		// A cut the server answers with more refusals within a window was not enough (the window's
 		// count still holds a burst): each such cut goes twice as deep as the one before.
