@@ -27,33 +27,30 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 }
 
 /**
- * Waits ms, ending within a slice (50 ms) once `signal` aborts. It only looks at the signal, so
- * any number of waits may share one (a run's) without adding listeners to it.
+ * Waits ms in slices, so that no timer outlives an aborted wait by more than one. It ends within a
+ * slice once `signal` aborts, looking at it only, so that any number of waits may share one (a
+ * run's); or at once when `woken` settles (the dispatcher's wait, woken by an answer).
  */
-export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+export async function pause(
+	ms: number,
+	signal?: AbortSignal,
+	woken?: Promise<void>,
+): Promise<void> {
 	const until = Date.now() + ms;
 	for (;;) {
 		const left = until - Date.now();
 		if (left <= 0 || isAborted(signal)) return;
-		await sleep(Math.min(left, PAUSE_SLICE_MS));
+		const slice = sleep(Math.min(left, PAUSE_SLICE_MS));
+		await (woken === undefined ? slice : Promise.race([slice, woken]));
 	}
 }
 
-/**
- * Waits ms, ending at once when `signal` aborts: the dispatcher's wait, woken by an answer that
- * frees room. It listens to its own signal; no timer outlives it by more than one slice.
- */
+/** The dispatcher's wait: its own signal, listened to, ends it at once. */
 async function wakeableWait(ms: number, signal?: AbortSignal): Promise<void> {
-	if (signal === undefined) return await pause(ms);
 	const woken = new Promise<void>((resolve) => {
-		signal.addEventListener('abort', () => resolve(), { once: true });
+		signal?.addEventListener('abort', () => resolve(), { once: true });
 	});
-	const until = Date.now() + ms;
-	for (;;) {
-		const left = until - Date.now();
-		if (left <= 0 || signal.aborted) return;
-		await Promise.race([sleep(Math.min(left, PAUSE_SLICE_MS)), woken]);
-	}
+	await pause(ms, signal, woken);
 }
 
 export interface PaceClock {
