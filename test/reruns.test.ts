@@ -8,7 +8,7 @@
 import type { IConnections, IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
 import { depersonalizeCall } from '../nodes/Twin24/actions/call/depersonalize.operation';
-import { Answers, errorOutputTakesDetails } from '../nodes/Twin24/run/outcomes';
+import { ItemResults, errorOutputTakesDetails } from '../nodes/Twin24/run/outcomes';
 import { loginCredentials, secretsIn, tokenCredentials } from './accounts';
 import type { ExecutionControls, WorkflowShape } from './harness/engine';
 import { LOOP_DONE_NODE, loopShape, passthroughNode, retryDataOf } from './harness/engine';
@@ -506,8 +506,8 @@ describe('the error output on engines before n8n 2.35', () => {
 		const olderContext = {} as unknown as Parameters<typeof errorOutputTakesDetails>[0];
 		expect(errorOutputTakesDetails(olderContext)).toBe(false);
 
-		const answers = new Answers(depersonalizeCall, 'errorOutput', false);
-		const failed = answers.notDone(
+		const itemResults = new ItemResults(depersonalizeCall, 'errorOutput', false);
+		const failed = itemResults.notDone(
 			'missing',
 			'Could not depersonalize call "missing" (item 0)',
 			1,
@@ -515,7 +515,7 @@ describe('the error output on engines before n8n 2.35', () => {
 				statusCode: 404,
 			},
 		);
-		const [routed] = answers.routed(
+		const [routed] = itemResults.routed(
 			[{ json: failed, pairedItem: { item: 0 } }],
 			new Map([[0, { description: 'Check the ID.', whatToDo: 'Ask for the ID.' }]]),
 		);
@@ -526,7 +526,7 @@ describe('the error output on engines before n8n 2.35', () => {
 		});
 		expect(routedByOlderEngines(routed.json)).toBe(true);
 		// The shape with details is what n8n 2.35+ routes, and what older engines would not.
-		const withDetails = new Answers(depersonalizeCall, 'errorOutput', true).routed(
+		const withDetails = new ItemResults(depersonalizeCall, 'errorOutput', true).routed(
 			[{ json: failed, pairedItem: { item: 0 } }],
 			new Map([[0, { whatToDo: 'Ask for the ID.' }]]),
 		)[0].json;

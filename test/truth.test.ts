@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
-import { mayHaveBeenCarriedOut } from '../nodes/Twin24/transport/retryPolicy';
+import { mayBeDoneAfter } from '../nodes/Twin24/transport/retryPolicy';
 import { loginCredentials, secretsIn, tokenCredentials } from './accounts';
 import type { ExecutionControls } from './harness/engine';
 import { callIds, fileSimulator } from './support';
@@ -202,13 +202,13 @@ describe('3. lost answers', () => {
 	});
 
 	test('which failures may have reached Twin24: refused connections and DNS errors never did', () => {
-		expect(mayHaveBeenCarriedOut({ kind: 'network', code: 'ECONNREFUSED' })).toBe(false);
-		expect(mayHaveBeenCarriedOut({ kind: 'network', code: 'ENOTFOUND' })).toBe(false);
-		expect(mayHaveBeenCarriedOut({ kind: 'network', code: 'ECONNRESET' })).toBe(true);
-		expect(mayHaveBeenCarriedOut({ kind: 'timeout' })).toBe(true);
-		expect(mayHaveBeenCarriedOut({ kind: 'http', statusCode: 504 })).toBe(true);
-		expect(mayHaveBeenCarriedOut({ kind: 'http', statusCode: 429 })).toBe(false);
-		expect(mayHaveBeenCarriedOut({ kind: 'http', statusCode: 503 })).toBe(false);
+		expect(mayBeDoneAfter({ kind: 'network', code: 'ECONNREFUSED' })).toBe(false);
+		expect(mayBeDoneAfter({ kind: 'network', code: 'ENOTFOUND' })).toBe(false);
+		expect(mayBeDoneAfter({ kind: 'network', code: 'ECONNRESET' })).toBe(true);
+		expect(mayBeDoneAfter({ kind: 'timeout' })).toBe(true);
+		expect(mayBeDoneAfter({ kind: 'http', statusCode: 504 })).toBe(true);
+		expect(mayBeDoneAfter({ kind: 'http', statusCode: 429 })).toBe(false);
+		expect(mayBeDoneAfter({ kind: 'http', statusCode: 503 })).toBe(false);
 	});
 });
 

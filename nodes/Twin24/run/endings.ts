@@ -8,7 +8,7 @@ import type {
 
 import type { ErasureOperation } from '../actions/erasure';
 import { readParameter } from './itemPlan';
-import type { Answers, Remedy } from './outcomes';
+import type { ItemResults, Remedy } from './outcomes';
 import { WHAT_TO_DO_ABOUT_THE_CREDENTIAL, WHAT_TO_DO_WHEN_CANCELLED } from './outcomes';
 
 /**
@@ -18,16 +18,16 @@ import { WHAT_TO_DO_ABOUT_THE_CREDENTIAL, WHAT_TO_DO_WHEN_CANCELLED } from './ou
 
 /** After Stop (or the workflow timeout), an item not done: its request never went out, or went unanswered. */
 export function cancelledResult(
-	answers: Answers,
+	itemResults: ItemResults,
 	itemIndex: number,
 	id: string | null,
 	attempts: number,
-): { json: ReturnType<Answers['notDone']>; remedy: Remedy } {
+): { json: ReturnType<ItemResults['notDone']>; remedy: Remedy } {
 	const error =
 		attempts === 0
 			? `Not sent: the execution was stopped before this item's request went out (item ${itemIndex})`
 			: `Not confirmed: the execution was stopped before Twin24 answered, so it may have carried the erasure out. Run this item again with Ignore Not Found (item ${itemIndex})`;
-	const json = answers.notDone(id, error, attempts, { cancelled: true });
+	const json = itemResults.notDone(id, error, attempts, { cancelled: true });
 	const description =
 		'Run it again with the option Ignore Not Found on, so that what Twin24 may already have erased counts as done.';
 	return { json, remedy: { description, whatToDo: WHAT_TO_DO_WHEN_CANCELLED } };
@@ -68,7 +68,7 @@ export function failedRunError(
 export async function unusableCredentialResults(
 	ctx: IExecuteFunctions,
 	operation: ErasureOperation,
-	answers: Answers,
+	itemResults: ItemResults,
 	error: Error,
 	yieldToEventLoop: () => Promise<void>,
 ): Promise<INodeExecutionData[]> {
@@ -86,12 +86,12 @@ export async function unusableCredentialResults(
 	const results: INodeExecutionData[] = [];
 	const remedies = new Map<number, Remedy>();
 	for (let itemIndex = 0; itemIndex < ctx.getInputData().length; itemIndex++) {
-		const json = answers.notDone(rawIdOf(itemIndex), `${error.message} (item ${itemIndex})`, 0);
+		const json = itemResults.notDone(rawIdOf(itemIndex), `${error.message} (item ${itemIndex})`, 0);
 		results.push({ json, pairedItem: { item: itemIndex } });
 		remedies.set(itemIndex, remedy);
 		await yieldToEventLoop();
 	}
-	return answers.routed(results, remedies);
+	return itemResults.routed(results, remedies);
 }
 
 function descriptionOf(error: Error): string | undefined {

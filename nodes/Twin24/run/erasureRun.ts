@@ -21,7 +21,7 @@ import type { RunSettings, SendPlan } from './itemPlan';
 import { planItem } from './itemPlan';
 import type { Remedy } from './outcomes';
 import {
-	Answers,
+	ItemResults,
 	doneBy,
 	errorOutputTakesDetails,
 	failureRouteOf,
@@ -118,7 +118,7 @@ class ErasureRun {
 		private readonly operation: ErasureOperation,
 		private readonly client: Twin24Client,
 		private readonly settings: RunSettings,
-		private readonly answers: Answers,
+		private readonly itemResults: ItemResults,
 		private readonly earlierRuns: EarlierRuns,
 		/** Aborted at the user's Stop or at the first failure that fails the run: nothing new is sent. */
 		private readonly sending: AbortController,
@@ -135,7 +135,7 @@ class ErasureRun {
 		if (cancel?.aborted) endSending();
 		cancel?.addEventListener('abort', endSending, { once: true });
 		try {
-			this.client.expectRequests(this.itemCount);
+			this.client.setBacklog(this.itemCount);
 			const workers = Math.min(WORKERS_PER_SLOT * this.settings.concurrency, this.itemCount);
 			await Promise.all(Array.from({ length: workers }, async () => await this.work()));
 		} finally {
@@ -148,7 +148,7 @@ class ErasureRun {
 		});
 		if (cancel?.aborted === true) return this.resultsAfterCancel();
 		if (this.firstFailure !== undefined) throw this.failedRun(this.firstFailure);
-		return this.answers.routed(this.results, this.remedies);
+		return this.itemResults.routed(this.results, this.remedies);
 	}
 
 	private async work(): Promise<void> {
@@ -160,7 +160,7 @@ class ErasureRun {
 			} finally {
 				this.slots.give();
 			}
-			this.client.expectRequests(this.itemCount - ++this.itemsHandled);
+			this.client.setBacklog(this.itemCount - ++this.itemsHandled);
 			await this.yieldToEventLoop();
 		}
 	}
@@ -169,21 +169,21 @@ class ErasureRun {
 		const plan = planItem(this.ctx, this.operation, itemIndex, this.client);
 		if (plan.kind === 'invalid') return this.invalidItem(itemIndex, plan.error, plan.rawId);
 		if (plan.kind === 'dryRun')
-			return this.setResult(itemIndex, this.answers.dryRun(plan.id, plan.request));
+			return this.setResult(itemIndex, this.itemResults.dryRun(plan.id, plan.request));
 		const key = erasureKey(plan.id, plan.request.body);
 		const firstItem = this.repeats.claim(key, itemIndex);
 		if (firstItem !== undefined) return this.repeat(itemIndex, firstItem, plan.id);
 		const earlier = this.earlierRuns.find(key);
-		const known = this.answers.fromEarlierRun(plan, earlier);
+		const known = this.itemResults.fromEarlierRun(plan, earlier);
 		if (known !== undefined) return this.setResult(itemIndex, known);
-		await this.erase(itemIndex, plan, key, earlier?.kind === 'maybeDone');
+		await this.erase(itemIndex, plan, key, earlier?.kind === 'mayBeDone');
 	}
 
 	private async erase(
 		itemIndex: number,
 		plan: SendPlan,
 		key: string,
-		mayAlreadyBeDone: boolean,
+		mayBeDone: boolean,
 	): Promise<void> {
 		for (
 			let earlier = this.repeats.inFlight(plan.id);
@@ -198,7 +198,7 @@ class ErasureRun {
 				return;
 			}
 		}
-		const item = { index: itemIndex, slot: this.slots, mayAlreadyBeDone };
+		const item = { index: itemIndex, slot: this.slots, mayBeDone };
 		const result = await this.repeats.track(plan.id, this.client.send(plan.request, item));
 		this.conclude(itemIndex, plan, key, result);
 	}
@@ -207,15 +207,15 @@ class ErasureRun {
 		const done = doneBy(plan, result, this.earlierRuns.continuesInterruptedRun);
 		if (done !== undefined) {
 			this.earlierRuns.remember(key, done);
-			return this.setResult(itemIndex, this.answers.done(plan, done));
+			return this.setResult(itemIndex, this.itemResults.done(plan, done));
 		}
 		switch (result.outcome) {
 			case 'interrupted':
-				this.rememberMaybeDone(key, result.mayHaveBeenCarriedOut);
+				this.rememberMayBeDone(key, result.mayBeDone);
 				this.unfinished.set(itemIndex, { id: plan.id, attempts: result.attempts });
 				return;
 			case 'failed':
-				this.rememberMaybeDone(key, result.mayHaveBeenCarriedOut);
+				this.rememberMayBeDone(key, result.mayBeDone);
 				return this.fail(itemIndex, plan.id, result.failure, result.attempts, result.retries);
 			case 'notFound':
 				return this.fail(itemIndex, plan.id, result.failure, result.attempts, result.retries);
@@ -223,8 +223,8 @@ class ErasureRun {
 	}
 
 	/** A later run sends it again, and counts a 404 as done: Twin24 may have carried it out. */
-	private rememberMaybeDone(key: string, mayHaveBeenCarriedOut: boolean): void {
-		if (mayHaveBeenCarriedOut) this.earlierRuns.remember(key, { kind: 'maybeDone' });
+	private rememberMayBeDone(key: string, mayBeDone: boolean): void {
+		if (mayBeDone) this.earlierRuns.remember(key, { kind: 'mayBeDone' });
 	}
 
 	private fail(
@@ -238,9 +238,9 @@ class ErasureRun {
 		const what = `${this.operation.action} "${id}"`;
 		const context = { what, itemIndex, retries };
 		const error = toNodeError(this.ctx.getNode(), failure, context, this.settings.timeoutMs);
-		if (this.answers.route === 'failRun') return this.failRunAt(error);
+		if (this.itemResults.route === 'failRun') return this.failRunAt(error);
 		const statusCode = 'statusCode' in failure ? failure.statusCode : undefined;
-		const json = this.answers.notDone(id, error.message, attempts, { statusCode });
+		const json = this.itemResults.notDone(id, error.message, attempts, { statusCode });
 		this.setResult(itemIndex, json, {
 			description: error.description ?? undefined,
 			whatToDo: whatToDoAbout(failure),
@@ -249,10 +249,10 @@ class ErasureRun {
 
 	private invalidItem(itemIndex: number, error: NodeOperationError, rawId: unknown): void {
 		this.failed.add(itemIndex);
-		if (this.answers.route === 'failRun') return this.failRunAt(error);
+		if (this.itemResults.route === 'failRun') return this.failRunAt(error);
 		const { idLabel, idExample } = this.operation;
 		const whatToDo = `Nothing was sent. ${idLabel} must be the exact Twin24 ID: ${idExample}. Ask the user for the exact ID; do not guess or change it.`;
-		const json = this.answers.notDone(rawId, error.message, 0);
+		const json = this.itemResults.notDone(rawId, error.message, 0);
 		this.setResult(itemIndex, json, { description: error.description ?? undefined, whatToDo });
 	}
 
@@ -267,7 +267,7 @@ class ErasureRun {
 		const first = this.results[firstItem];
 		if (first !== undefined) {
 			const remedy = this.remedies.get(firstItem);
-			return this.setResult(itemIndex, this.answers.repeat(first.json, id, firstItem), remedy);
+			return this.setResult(itemIndex, this.itemResults.repeat(first.json, id, firstItem), remedy);
 		}
 		this.repeats.waitFor(itemIndex, firstItem);
 		// Should sending end before the first item is done, this one is reported with its ID.
@@ -289,11 +289,11 @@ class ErasureRun {
 		const unsent = [...this.results.keys()].filter((index) => this.results[index] === undefined);
 		for (const itemIndex of unsent) {
 			const { id, attempts } = this.unfinished.get(itemIndex) ?? { id: null, attempts: 0 };
-			const { json, remedy } = cancelledResult(this.answers, itemIndex, id, attempts);
+			const { json, remedy } = cancelledResult(this.itemResults, itemIndex, id, attempts);
 			this.setResult(itemIndex, json, remedy);
 		}
 		logCancelled(this.ctx.logger, this.doneCount(), this.itemCount, unsent);
-		return this.answers.routed(this.results, this.remedies);
+		return this.itemResults.routed(this.results, this.remedies);
 	}
 
 	private failedRun(first: NodeApiError | NodeOperationError): NodeApiError | NodeOperationError {
@@ -321,17 +321,17 @@ export async function runErasures(
 	operationName: string,
 	settings: RunSettings,
 ): Promise<INodeExecutionData[]> {
-	const answers = new Answers(operation, failureRouteOf(ctx), errorOutputTakesDetails(ctx));
+	const itemResults = new ItemResults(operation, failureRouteOf(ctx), errorOutputTakesDetails(ctx));
 	const sending = new AbortController();
 	let client: Twin24Client;
 	try {
 		client = await Twin24Client.open(ctx, settings, sending.signal);
 	} catch (error) {
-		if (answers.route !== 'failRun') {
+		if (itemResults.route !== 'failRun') {
 			return await unusableCredentialResults(
 				ctx,
 				operation,
-				answers,
+				itemResults,
 				error as Error,
 				eventLoopYielder(),
 			);
@@ -346,7 +346,7 @@ export async function runErasures(
 				'Twin24: this execution goes on from a run n8n could not finish; a 404 counts as done (mayHaveBeenErasedByInterruptedRun)',
 			);
 		}
-		const run = new ErasureRun(ctx, operation, client, settings, answers, earlierRuns, sending);
+		const run = new ErasureRun(ctx, operation, client, settings, itemResults, earlierRuns, sending);
 		return await run.run();
 	} finally {
 		client.close();

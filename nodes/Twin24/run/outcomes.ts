@@ -9,7 +9,7 @@ import type { SendPlan } from './itemPlan';
 import type { EarlierResult } from './repeats';
 
 /**
- * What each item's answer says, and where it goes. Every answer is first built in one shape
+ * What each item's result says, and where it goes. Every result is first built in one shape
  * (the package's output contract); an item that is not done is built in exactly one place,
  * `notDone`, and leaves by the route the user chose.
  */
@@ -17,7 +17,7 @@ import type { EarlierResult } from './repeats';
 /**
  * Where an item that is not done goes: the run fails at the first one (n8n's default), it stays on
  * the main output (On Error → Continue), it leaves by the error output (On Error → Continue (using
- * error output)), or, when an AI agent runs the node as a tool, every item is answered for the model.
+ * error output)), or, when an AI agent runs the node as a tool, every item's result goes back to the model.
  */
 export type FailureRoute = 'failRun' | 'mainOutput' | 'errorOutput' | 'toolAnswer';
 
@@ -124,8 +124,8 @@ function notFoundFields(plan: SendPlan, done: Done): IDataObject {
 	};
 }
 
-/** Builds every item's answer for one run: one operation, one route. */
-export class Answers {
+/** Builds every item's result for one run: one operation, one route. */
+export class ItemResults {
 	constructor(
 		private readonly operation: ErasureOperation,
 		readonly route: FailureRoute,
@@ -151,7 +151,7 @@ export class Answers {
 
 	/** What an earlier run left for this erasure, when it holds for this item; else it is sent. */
 	fromEarlierRun(plan: SendPlan, earlier: EarlierResult | undefined): IDataObject | undefined {
-		if (earlier === undefined || earlier.kind === 'maybeDone') return undefined;
+		if (earlier === undefined || earlier.kind === 'mayBeDone') return undefined;
 		if (earlier.kind === 'notFound' && !plan.ignoreNotFound) return undefined;
 		return this.done(plan, earlier, true);
 	}
@@ -168,12 +168,12 @@ export class Answers {
 		};
 	}
 
-	/** A repeat of an erasure asked for by an earlier item of the run gets that item's answer. */
+	/** A repeat of an erasure asked for by an earlier item of the run gets that item's result. */
 	repeat(first: IDataObject, id: string, firstItem: number): IDataObject {
 		return { ...first, ...this.idField(id), repeatOf: firstItem, attempts: 0 };
 	}
 
-	/** The one shape of an item that is not done: failed, refused, cancelled or never sendable. */
+	/** The one shape of an item that is not done: failed, withheld, cancelled or never sendable. */
 	notDone(
 		id: unknown,
 		error: string,
@@ -195,7 +195,7 @@ export class Answers {
 
 	/**
 	 * The items as they leave the node. An item that is not done leaves by the error output as
-	 * `error` (the message), `message` (what to do) and `details` (the rest of its answer); n8n
+	 * `error` (the message), `message` (what to do) and `details` (the rest of its result); n8n
 	 * merges the paired input item's fields into it. A model gets the message without the item
 	 * number, and what it can do.
 	 */

@@ -68,7 +68,7 @@ export type EarlierResult =
 			attempts: number;
 	  }
 	/** It failed or was interrupted after an attempt Twin24 may have carried out. */
-	| { kind: 'maybeDone' };
+	| { kind: 'mayBeDone' };
 
 const CONTEXT_KEY = 'twin24Erasures';
 /** Set in the node's context once a run found that this execution goes on from an interrupted run. */
@@ -79,7 +79,7 @@ const CODES = {
 	answerLost: 'l',
 	notFound: 'n',
 	interruptedRun: 'i',
-	maybeDone: 'm',
+	mayBeDone: 'm',
 } as const;
 const KINDS = new Map<string, EarlierResult['kind']>(
 	Object.entries(CODES).map(([kind, code]) => [code, kind as EarlierResult['kind']]),
@@ -87,14 +87,14 @@ const KINDS = new Map<string, EarlierResult['kind']>(
 
 /** `d` + the confirmation time in base 36 + `.` + attempts: about 12 characters per erasure. */
 function encode(result: EarlierResult): string {
-	if (result.kind === 'maybeDone') return CODES.maybeDone;
+	if (result.kind === 'mayBeDone') return CODES.mayBeDone;
 	return `${CODES[result.kind]}${Date.parse(result.confirmedAt).toString(36)}.${result.attempts}`;
 }
 
 function decode(entry: unknown): EarlierResult | undefined {
 	if (typeof entry !== 'string') return undefined;
 	const kind = KINDS.get(entry.charAt(0));
-	if (kind === 'maybeDone') return { kind };
+	if (kind === 'mayBeDone') return { kind };
 	const match = /^(\w+)\.(\d+)$/.exec(entry.slice(1));
 	if (kind === undefined || match === null) return undefined;
 	const confirmedAt = new Date(parseInt(match[1], 36));

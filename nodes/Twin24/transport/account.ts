@@ -47,7 +47,8 @@ export class Twin24LoginError extends Error {
 
 /**
  * Base URLs come from the credential. They decide where the token (and in login mode the
- * password) is sent, so anything that could send them somewhere unexpected is refused.
+ * password) is sent, so anything that could send them somewhere unexpected makes the credential
+ * unusable.
  */
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
@@ -58,7 +59,7 @@ function isLoopbackHost(hostname: string): boolean {
 
 export type BaseUrlCheck = { ok: true; url: string } | { ok: false; message: string };
 
-function refused(fieldLabel: string, problem: string, fix: string): BaseUrlCheck {
+function unusable(fieldLabel: string, problem: string, fix: string): BaseUrlCheck {
 	return { ok: false, message: `The Twin24 credential's ${fieldLabel} ${problem}. ${fix}` };
 }
 
@@ -68,28 +69,29 @@ function refused(fieldLabel: string, problem: string, fix: string): BaseUrlCheck
  */
 export function checkBaseUrl(value: unknown, fieldLabel: string, example: string): BaseUrlCheck {
 	const fix = `Enter the API's base URL, e.g. ${example}`;
-	if (typeof value !== 'string' || value.trim() === '') return refused(fieldLabel, 'is empty', fix);
+	if (typeof value !== 'string' || value.trim() === '')
+		return unusable(fieldLabel, 'is empty', fix);
 	let url: URL;
 	try {
 		url = new URL(value.trim());
 	} catch {
-		return refused(fieldLabel, 'is not a valid URL', fix);
+		return unusable(fieldLabel, 'is not a valid URL', fix);
 	}
 	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-		return refused(fieldLabel, `uses ${url.protocol.slice(0, 20)} instead of https:`, fix);
+		return unusable(fieldLabel, `uses ${url.protocol.slice(0, 20)} instead of https:`, fix);
 	}
 	if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-		return refused(
+		return unusable(
 			fieldLabel,
 			`uses plain http:// to ${url.hostname}, which would send the credentials unencrypted`,
 			'Use https:// (plain http:// is accepted only for localhost or 127.0.0.1)',
 		);
 	}
 	if (url.username !== '' || url.password !== '') {
-		return refused(fieldLabel, 'contains a user name or password', fix);
+		return unusable(fieldLabel, 'contains a user name or password', fix);
 	}
 	if (url.search !== '' || url.hash !== '') {
-		return refused(fieldLabel, 'contains a query string or fragment (? or #)', fix);
+		return unusable(fieldLabel, 'contains a query string or fragment (? or #)', fix);
 	}
 	return { ok: true, url: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
 }

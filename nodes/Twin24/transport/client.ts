@@ -46,7 +46,7 @@ export interface SendingItem {
 	index: number;
 	slot: Slot;
 	/** An earlier run's attempt may have been carried out: a 404 then means done. */
-	mayAlreadyBeDone: boolean;
+	mayBeDone: boolean;
 }
 
 /** What became of one request, as far as Twin24 said. `attempts` counts the requests sent. */
@@ -69,10 +69,10 @@ export type SendResult =
 			failure: Failure;
 			attempts: number;
 			retries: number;
-			mayHaveBeenCarriedOut: boolean;
+			mayBeDone: boolean;
 	  }
 	/** The run ended (its signal) before Twin24 answered: the request was not sent, or not to the end. */
-	| { outcome: 'interrupted'; attempts: number; mayHaveBeenCarriedOut: boolean };
+	| { outcome: 'interrupted'; attempts: number; mayBeDone: boolean };
 
 export interface TransportStats {
 	requests: number;
@@ -82,7 +82,7 @@ export interface TransportStats {
 
 type TurnForRequest =
 	| { kind: 'granted'; ticket: Ticket }
-	| { kind: 'refused'; failure: Failure }
+	| { kind: 'withheld'; failure: Failure }
 	| { kind: 'interrupted' };
 
 type Next =
@@ -100,8 +100,8 @@ class RequestTries {
 	private attempts = 0;
 	private loggedInAgain = false;
 
-	constructor(limits: RetryLimits, mayAlreadyBeDone: boolean) {
-		this.policy = new RetryPolicy(limits, mayAlreadyBeDone);
+	constructor(limits: RetryLimits, mayBeDone: boolean) {
+		this.policy = new RetryPolicy(limits, mayBeDone);
 	}
 
 	/** Counts an attempt that reached the request itself (a failed login sends no erasure). */
@@ -125,19 +125,19 @@ class RequestTries {
 			outcome: 'notFound',
 			confirmedAt: new Date().toISOString(),
 			attempts: this.attempts,
-			answerLost: this.policy.mayHaveBeenCarriedOut,
+			answerLost: this.policy.mayBeDone,
 			failure,
 			retries: this.policy.retries,
 		};
 	}
 
 	failed(failure: Failure): SendResult {
-		const { retries, mayHaveBeenCarriedOut } = this.policy;
-		return { outcome: 'failed', failure, attempts: this.attempts, retries, mayHaveBeenCarriedOut };
+		const { retries, mayBeDone } = this.policy;
+		return { outcome: 'failed', failure, attempts: this.attempts, retries, mayBeDone };
 	}
 
-	interrupted(mayHaveBeenCarriedOut = this.policy.mayHaveBeenCarriedOut): SendResult {
-		return { outcome: 'interrupted', attempts: this.attempts, mayHaveBeenCarriedOut };
+	interrupted(mayBeDone = this.policy.mayBeDone): SendResult {
+		return { outcome: 'interrupted', attempts: this.attempts, mayBeDone };
 	}
 }
 
@@ -235,7 +235,7 @@ export class Twin24Client {
 	}
 
 	/** How many requests this run may still send: the shared pace stops probing near the end. */
-	expectRequests(count: number): void {
+	setBacklog(count: number): void {
 		this.pace.setBacklog(count);
 	}
 
@@ -251,11 +251,11 @@ export class Twin24Client {
 
 	/** Sends one request, retrying only this request, and only where that is safe. */
 	async send(request: PlannedRequest, item: SendingItem): Promise<SendResult> {
-		const tries = new RequestTries(this.settings, item.mayAlreadyBeDone);
+		const tries = new RequestTries(this.settings, item.mayBeDone);
 		for (;;) {
 			const turn = await this.turn();
 			if (turn.kind === 'interrupted') return tries.interrupted();
-			if (turn.kind === 'refused') return tries.failed(turn.failure);
+			if (turn.kind === 'withheld') return tries.failed(turn.failure);
 			const use = await this.session.withToken(
 				async (credentials) => await this.attempt(request, credentials),
 				this.signal,
@@ -299,7 +299,7 @@ export class Twin24Client {
 			}
 			const { apiMessage } = attempt;
 			const refused: Failure = { kind: 'tokenRefused', statusCode: 401, apiMessage };
-			return result(tries.failed(this.session.refuse(refused)));
+			return result(tries.failed(this.session.markUnusable(refused)));
 		}
 		if (attempt.kind === 'response' && attempt.statusCode === 404) {
 			return result(tries.notFound(httpFailure(attempt)));
@@ -333,7 +333,7 @@ export class Twin24Client {
 	 * request can succeed any more, or Twin24 asked for a longer wait than the node may make.
 	 */
 	private async turn(): Promise<TurnForRequest> {
-		if (this.session.unusable) return { kind: 'refused', failure: this.session.unusable };
+		if (this.session.unusable) return { kind: 'withheld', failure: this.session.unusable };
 		if (this.signal.aborted) return { kind: 'interrupted' };
 		const wait = new AbortController();
 		this.turnWaits.add(wait);
@@ -342,7 +342,7 @@ export class Twin24Client {
 			if (turn.kind === 'paused') {
 				const { statusCode, until } = turn;
 				const failure = waitTooLong(statusCode, until - Date.now(), this.settings.maxWaitMs);
-				return { kind: 'refused', failure };
+				return { kind: 'withheld', failure };
 			}
 			if (turn.kind === 'cancelled') return { kind: 'interrupted' };
 			if (!this.signal.aborted) return { kind: 'granted', ticket: turn.ticket };

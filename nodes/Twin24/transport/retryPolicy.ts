@@ -32,7 +32,7 @@ const NEVER_REACHED_NETWORK_CODES = new Set([
 ]);
 
 /** Answers after which Twin24 may still have carried the request out (a gateway or server broke down mid-way). */
-const MAYBE_APPLIED_STATUSES = new Set([500, 502, 504]);
+const MAY_BE_DONE_STATUSES = new Set([500, 502, 504]);
 
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 10000;
@@ -48,14 +48,14 @@ export function backoffMs(retry: number): number {
  * lost: a timeout, a connection dropped after the request went out, or a gateway error. A 404
  * answering the retry of such an attempt then means "done", not "unknown ID".
  */
-export function mayHaveBeenCarriedOut(failure: Failure): boolean {
+export function mayBeDoneAfter(failure: Failure): boolean {
 	switch (failure.kind) {
 		case 'timeout':
 			return true;
 		case 'network':
 			return !NEVER_REACHED_NETWORK_CODES.has(failure.code);
 		case 'http':
-			return MAYBE_APPLIED_STATUSES.has(failure.statusCode);
+			return MAY_BE_DONE_STATUSES.has(failure.statusCode);
 		default:
 			return false;
 	}
@@ -98,20 +98,20 @@ export type RetryDecision = { retry: true; waitMs: number } | { retry: false; fa
 export class RetryPolicy {
 	retries = 0;
 	/** An attempt (of this request, or of an earlier run's) failed in a way Twin24 may have carried out. */
-	mayHaveBeenCarriedOut: boolean;
+	mayBeDone: boolean;
 	private troubleRetries = 0;
 	private overloadedSince: number | undefined;
 
 	constructor(
 		private readonly limits: RetryLimits,
-		mayAlreadyBeDone: boolean,
+		mayBeDone: boolean,
 	) {
-		this.mayHaveBeenCarriedOut = mayAlreadyBeDone;
+		this.mayBeDone = mayBeDone;
 	}
 
 	/** Whether to send the request again after `failure`, and after how long; counts the retry. */
 	afterFailure(failure: Failure, retryAfterMs?: number): RetryDecision {
-		if (mayHaveBeenCarriedOut(failure)) this.mayHaveBeenCarriedOut = true;
+		if (mayBeDoneAfter(failure)) this.mayBeDone = true;
 		if (!isRetryable(failure)) return { retry: false, failure };
 		if (
 			failure.kind === 'http' &&

@@ -46,8 +46,8 @@ export class TokenSession {
 		return this.unusableBecause;
 	}
 
-	/** Marks the token as refused for good; the first reason given is kept. */
-	refuse(failure: Failure): Failure {
+	/** Marks the credential unusable for good; the first reason given is kept. */
+	markUnusable(failure: Failure): Failure {
 		this.unusableBecause ??= failure;
 		return this.unusableBecause;
 	}
@@ -106,7 +106,7 @@ export class TokenSession {
 		if (!failure.retryable || this.failedLogins > this.limits.maxRetries) {
 			const tries =
 				this.failedLogins === 1 ? '1 login attempt' : `${this.failedLogins} login attempts`;
-			this.refuse({ ...failure, message: `${failure.message} (${tries})` });
+			this.markUnusable({ ...failure, message: `${failure.message} (${tries})` });
 		} else if (waitMs > this.limits.maxWaitMs) {
 			const resumeAt = new Date(Date.now() + waitMs).toISOString();
 			const wait = waitTooLongText(
@@ -115,7 +115,7 @@ export class TokenSession {
 				resumeAt,
 				'before the next login',
 			);
-			this.refuse({ ...failure, message: `${failure.message} ${wait}.` });
+			this.markUnusable({ ...failure, message: `${failure.message} ${wait}.` });
 		} else {
 			this.loginNotBefore = Date.now() + waitMs;
 		}
