@@ -870,11 +870,15 @@ describe('through the engine', () => {
 			expectErasedExactlyOnce(simulator, batch);
 			// Refusals were met, and kept few (with a stated quota, none need be).
 			expect(simulator.stats.rateLimited).toBeLessThanOrEqual(0.2 * simulator.stats.requests);
-			// The rate taken while the run was in full flow: up to its 80th erasure (the last few may
-			// be items that waited out a long Retry-After).
-			const admitted = simulator.requests.filter((request) => request.status === 200);
-			const span = (admitted[79].startedAt - admitted[0].startedAt) / 1000;
-			expect(79 / span).toBeGreaterThanOrEqual(reached);
+			// The pace reached: the most erasures Twin24 took in any one second of the run (its first
+			// second is the start, its last items may be ones that waited out a long Retry-After).
+			const admitted = simulator.requests
+				.filter((request) => request.status === 200)
+				.map((request) => request.startedAt);
+			const inOneSecond = admitted.map(
+				(at) => admitted.filter((other) => other > at - 1000 && other <= at).length,
+			);
+			expect(Math.max(...inOneSecond)).toBeGreaterThanOrEqual(reached);
 		},
 	);
 

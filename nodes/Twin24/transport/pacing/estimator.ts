@@ -84,6 +84,7 @@ export class RateEstimator {
 	grow(now: number, backlog: number): void {
 		const from = this.grownAt ?? now;
 		this.grownAt = now;
+		this.noteTakenAbove(now);
 		const ceiling = this.ceiling(now, backlog);
 		if (this.rate >= ceiling) {
 			this.rate = Math.max(LAW.lowestRate, Math.min(this.rate, this.refusedCeiling(backlog)));
@@ -147,6 +148,17 @@ export class RateEstimator {
 		if (ticket.seq > this.cutSeq) this.takenSinceCut++;
 	}
 
+	/**
+	 * A whole window taken above the rate last refused: the limit is higher (it rose, or that
+	 * refusal was a start's), and the end of the work may go as fast.
+	 */
+	private noteTakenAbove(now: number): void {
+		const taken = this.record.takenRate(now);
+		if (taken !== undefined && taken.lower === taken.upper && taken.lower > this.refusedAt) {
+			this.refusedAt = taken.lower;
+		}
+	}
+
 	/** The most the rate may grow to now. */
 	private ceiling(now: number, backlog: number): number {
 		// Below the start rate, what was sent lately holds nothing back: a start is that fast.
@@ -180,7 +192,7 @@ export class RateEstimator {
 		// count still holds a burst): each such cut goes twice as deep as the one before.
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
 		this.cutAt = now;
-		const decrease = LAW.decrease ** (2 ** (this.cutsInWindow - 1));
+		const decrease = closed ? LAW.decrease : LAW.decrease ** (2 ** (this.cutsInWindow - 1));
 		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, weighed));
 		this.phase = 'probe';
 		this.cutSeq = this.lastSeq;
@@ -208,7 +220,9 @@ export class RateEstimator {
 		const firstRoom = this.record.roomAt(now, LAW.windowMs, 1);
 		if (this.closedPauses === 0 && firstRoom > now) until = Math.min(until, firstRoom);
 		this.closedPauses++;
-		if (until > this.pause.until) this.pause = { until, statusCode };
+		if (until <= this.pause.until) return;
+		this.record.idle(Math.max(now, this.pause.until), until);
+		this.pause = { until, statusCode };
 	}
 
 	/** A stated quota and window: the rate, at once, without a slow start. */

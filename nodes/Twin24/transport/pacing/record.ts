@@ -89,7 +89,10 @@ export class SendRecord {
 		this.refused.push(sentAt);
 	}
 
-	/** No one wanted to send from `from` to `to`: that time says nothing of the server. */
+	/**
+	 * No one wanted to send, or no one could (a pause), from `from` to `to`: that time says nothing
+	 * of what the server would take.
+	 */
 	idle(from: number, to: number): void {
 		if (to > from) this.idleSpans.push([from, to]);
 	}
@@ -137,7 +140,8 @@ export class SendRecord {
 		const from = now - LAW.windowMs;
 		while (this.idleSpans.length > 0 && this.idleSpans[0][1] <= from) this.idleSpans.shift();
 		let idle = 0;
-		for (const [start, end] of this.idleSpans) idle += end - Math.max(start, from);
+		for (const [start, end] of this.idleSpans)
+			idle += Math.max(0, Math.min(end, now) - Math.max(start, from));
 		return idle;
 	}
 
