@@ -183,16 +183,18 @@ export class RateEstimator {
 		const unknown = { lower: infinite, upper: infinite, weighed: infinite };
 		const taken = this.record.takenRate(now) ?? unknown;
 		const { lower, upper } = taken;
-		// Refused again with nothing taken since the last cut: the server's window is full, and what
-		// it took over the last window is what it holds, however young the run.
-		const weighed = closed ? lower : taken.weighed;
-		this.measuredWholeWindow = (closed || lower === upper) && Number.isFinite(lower);
+		// Still refused after a pause with nothing taken since: the server's window is full, and what
+		// it took over the last window is what it holds, however young the run. (Refused again
+		// before any pause may be a token bucket found empty, which refills at once.)
+		const full = closed && this.closedPauses > 0;
+		const weighed = full ? lower : taken.weighed;
+		this.measuredWholeWindow = (full || lower === upper) && Number.isFinite(lower);
 		this.refusedAt = Math.min(this.rate, upper);
 		// A cut the server answers with more refusals within a window was not enough (the window's
 		// count still holds a burst): each such cut goes twice as deep as the one before.
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
 		this.cutAt = now;
-		const decrease = closed ? LAW.decrease : LAW.decrease ** (2 ** (this.cutsInWindow - 1));
+		const decrease = full ? LAW.decrease : LAW.decrease ** (2 ** (this.cutsInWindow - 1));
 		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, weighed));
 		this.phase = 'probe';
 		this.cutSeq = this.lastSeq;
