@@ -222,9 +222,7 @@ export class RateEstimator {
 		const firstRoom = this.record.roomAt(now, LAW.windowMs, 1);
 		if (this.closedPauses === 0 && firstRoom > now) until = Math.min(until, firstRoom);
 		this.closedPauses++;
-		if (until <= this.pause.until) return;
-		this.record.idle(Math.max(now, this.pause.until), until);
-		this.pause = { until, statusCode };
+		if (until > this.pause.until) this.pause = { until, statusCode };
 	}
 
 	/** A stated quota and window: the rate, at once, without a slow start. */

@@ -89,10 +89,7 @@ export class SendRecord {
 		this.refused.push(sentAt);
 	}
 
-	/**
-	 * No one wanted to send, or no one could (a pause), from `from` to `to`: that time says nothing
-	 * of what the server would take.
-	 */
+	/** No one wanted to send from `from` to `to`: that time says nothing of what the server takes. */
 	idle(from: number, to: number): void {
 		if (to > from) this.idleSpans.push([from, to]);
 	}
