@@ -381,14 +381,16 @@ describe('in virtual time, the pace outlives the run', () => {
 		};
 	}
 
-	test('20 runs of 50 one after another (a loop, back-to-back executions) start at the pace the runs before found: within 1.25 × one run of 1,000, at most 3 % answered 429', async () => {
+	test('20 runs of 50 one after another (a loop, back-to-back executions) start at the pace the runs before found and meet the limit once: within 1.15 × one run of 1,000', async () => {
 		const oneRun = await runAgainst(BUCKET_10, 1000);
-		const { sequence, endedAt, refusedShare } = await inSequence(BUCKET_10, 20, 50);
+		const { api, sequence, endedAt } = await inSequence(BUCKET_10, 20, 50);
 
 		// Starting each run from nothing took 2.9 × one run: 50 items are done before the pace is found.
 		// Each 429 holds its short run for a whole Retry-After: the first run's alone costs a second.
-		expect(endedAt / oneRun.endedAt).toBeLessThanOrEqual(1.25);
-		expect(refusedShare).toBeLessThanOrEqual(0.03);
+		// Read over the first run's young window with its start burst, the limit was not bound in
+		// short runs: they probed past it and met it a second time (1.11 ×).
+		expect(endedAt / oneRun.endedAt).toBeLessThanOrEqual(1.15);
+		expect(api.refused).toBe(1);
 		for (const run of sequence.slice(1)) expect(run.startRate).toBeGreaterThanOrEqual(70);
 		for (const run of sequence.slice(3)) expect(run.startRate).toBeGreaterThanOrEqual(85);
 	});
@@ -411,6 +413,19 @@ describe('in virtual time, the pace outlives the run', () => {
 		// Doubling back up from it met the limit once more, and that 429 held its run for a second.
 		expect(endedAt / 1000).toBeLessThanOrEqual(1.15 * (2000 / 200));
 		expect(refusedShare).toBeLessThanOrEqual(0.03);
+	});
+
+	test('runs that are all end follow a limit that rose: 200 runs of 50 under a sliding window of 30/s that becomes 90/s after 3 s leave 30/s once a refusal is a small share of what was taken', async () => {
+		const rises: RateLimitSetting = {
+			requestsPerSecond: 30,
+			schedule: [{ afterMs: 3000, requestsPerSecond: 90 }],
+		};
+		const { api, sequence, endedAt } = await inSequence(rises, 200, 50);
+
+		// Holding below the rate last refused for good, the runs stayed at 29/s (332 s).
+		expect(sequence[sequence.length - 1].startRate).toBeGreaterThanOrEqual(80);
+		expect(endedAt / 1000).toBeLessThanOrEqual(1.5 * (10_000 / 90));
+		expect(api.refused / 10_000).toBeLessThanOrEqual(0.03);
 	});
 
 	test('a 429 measured over a window in which the pace sat idle (a short run waiting out a Retry-After) does not settle it far below the limit', async () => {

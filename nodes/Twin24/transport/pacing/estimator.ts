@@ -5,6 +5,7 @@
  */
 import type { Ticket } from './limits';
 import { AnnouncedQuota, InFlightCap } from './limits';
+import type { TakenRate } from './record';
 import { SendRecord } from './record';
 import type { Signal } from './signals';
 import { PACE_TUNING as LAW } from './tuning';
@@ -38,13 +39,14 @@ export class RateEstimator {
 	/** Refusals waiting for the requests sent before them to answer (see answered). */
 	private readonly pending: Array<{ ticket: Ticket; signal: Refused }> = [];
 
-	get started(): boolean {
-		return this.phase !== 'start';
+	/** Whether the request `seq` goes at once with the start's burst. */
+	inStartBurst(seq: number): boolean {
+		return this.phase === 'start' && seq <= LAW.startBurst;
 	}
 
 	noteSent(ticket: Ticket): void {
 		this.lastSeq = ticket.seq;
-		this.record.sentAt(ticket.sentAt);
+		this.record.sentAt(ticket.sentAt, this.inStartBurst(ticket.seq));
 	}
 
 	/**
@@ -167,20 +169,36 @@ export class RateEstimator {
 	}
 
 	/**
-	 * With little work left, not beyond the rate last refused: a refusal then could not be won back.
-	 * Only a rate measured over a whole window binds: one read early in a run may be far below the
-	 * limit, and short runs that follow one another would never leave it.
+	 * With little work left, not beyond the rate last refused: a refusal then holds its request, and
+	 * the run, for a whole Retry-After, which costs as much as `probeWorthMs` at the rate. Runs that
+	 * are all end (short runs that follow one another) probe once a refusal at that cost is a small
+	 * share of what was taken since the cut, so that a limit read low, or one that rose, is left.
 	 */
 	private refusedCeiling(backlog: number): number {
 		const leftMs = (backlog * 1000) / this.rate;
-		if (leftMs >= LAW.probeWorthMs || !this.measuredWholeWindow) return Number.POSITIVE_INFINITY;
+		const refusalCost = (this.rate * LAW.probeWorthMs) / 1000;
+		const probeEarned = this.takenSinceCut * LAW.refusalShare >= refusalCost;
+		if (leftMs >= LAW.probeWorthMs || probeEarned) return Number.POSITIVE_INFINITY;
 		return Math.sqrt(LAW.decrease) * this.refusedAt;
+	}
+
+	/**
+	 * The rate the server refused at, as far as a cut can tell: what it took over the last window,
+	 * or early in a run what it took after the start's burst. A young refusal while the rate was
+	 * below that says nothing of a rate (a burst was refused): a limit read from it could be far
+	 * below the real one, and short runs that follow one another would never leave it.
+	 */
+	private refusedRate({ upper, afterBurst }: TakenRate): number {
+		if (this.measuredWholeWindow) return Math.min(this.rate, upper);
+		return afterBurst !== undefined && afterBurst < this.rate
+			? afterBurst
+			: Number.POSITIVE_INFINITY;
 	}
 
 	/** The multiplicative decrease, measured: a share of what the server took. */
 	private cut(now: number, closed: boolean): void {
 		const infinite = Number.POSITIVE_INFINITY;
-		const unknown = { lower: infinite, upper: infinite, weighed: infinite };
+		const unknown = { lower: infinite, upper: infinite, weighed: infinite, afterBurst: undefined };
 		const taken = this.record.takenRate(now) ?? unknown;
 		const { lower, upper } = taken;
 		// Still refused after a pause with nothing taken since: the server's window is full, and what
@@ -189,7 +207,7 @@ export class RateEstimator {
 		const full = closed && this.closedPauses > 0;
 		const weighed = full ? lower : taken.weighed;
 		this.measuredWholeWindow = (full || lower === upper) && Number.isFinite(lower);
-		this.refusedAt = Math.min(this.rate, upper);
+		this.refusedAt = this.refusedRate(taken);
 		// A cut the server answers with more refusals within a window was not enough (the window's
 		// count still holds a burst): each such cut goes twice as deep as the one before.
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
@@ -229,7 +247,6 @@ export class RateEstimator {
 	private takeAnnouncedRate(now: number): void {
 		if (this.phase !== 'start') return;
 		this.rate = this.quota.rate;
-		this.refusedAt = this.quota.rate;
 		this.phase = 'probe';
 		this.probeFrom = now;
 	}

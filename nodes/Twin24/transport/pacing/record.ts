@@ -51,15 +51,20 @@ class Timeline {
  * A rate read two ways, over the whole window and over the part of it since the first request,
  * and the two weighed by that part's share of the window: early in a run a count may be a burst
  * or a steady rate, and the longer it was counted the more its whole-window reading says.
+ * `afterBurst` reads that part without the start's burst: requests sent at once are no rate.
  */
 export interface TakenRate {
 	lower: number;
 	upper: number;
 	weighed: number;
+	/** Undefined when too few requests followed the burst to tell a rate. */
+	afterBurst: number | undefined;
 }
 
 export class SendRecord {
 	private firstSentAt: number | undefined;
+	/** When the last request of the start's burst was sent (see PACE_TUNING.startBurst). */
+	private burstSentAt = Number.NEGATIVE_INFINITY;
 	/**
 	 * The quickest answer yet, sent to taken: a request reaches the server's window up to this
 	 * long after it was sent, so it leaves the window up to this long after our record says.
@@ -71,8 +76,10 @@ export class SendRecord {
 	/** Time in the last window when no one wanted to send (see idle). */
 	private readonly idleSpans: Array<[number, number]> = [];
 
-	sentAt(at: number): void {
+	/** A request was sent at `at`; `inBurst`: at once with others, at the very start. */
+	sentAt(at: number, inBurst: boolean): void {
 		this.firstSentAt ??= at;
+		if (inBurst) this.burstSentAt = at;
 		this.sent.push(at);
 	}
 
@@ -108,7 +115,10 @@ export class SendRecord {
 		const young = Math.max(1, Math.min(busy, now - (this.firstSentAt ?? now)));
 		const [lower, upper] = [(taken * 1000) / busy, (taken * 1000) / young];
 		const share = young / busy;
-		return { lower, upper, weighed: lower ** share * upper ** (1 - share) };
+		const after = this.burstSentAt;
+		const paced = this.sent.countAfter(after) - this.refused.countAfter(after);
+		const afterBurst = paced >= LAW.minSamples ? (paced * 1000) / young : undefined;
+		return { lower, upper, weighed: lower ** share * upper ** (1 - share), afterBurst };
 	}
 
 	/** Requests per second sent over the last quarter window (the time since the first, early on). */

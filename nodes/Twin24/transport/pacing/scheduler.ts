@@ -85,7 +85,6 @@ export class Scheduler {
 	private seq = 0;
 	private nextAt = Number.NEGATIVE_INFINITY;
 	private lastGivenAt: number | undefined;
-	private startBurstLeft: number = PACE_TUNING.startBurst;
 	private dispatching = false;
 	/** Wakes the dispatcher early: the last waiter left, or an answer freed room. */
 	private wake: AbortController | undefined;
@@ -162,7 +161,7 @@ export class Scheduler {
 	private turnAt(now: number): number {
 		this.estimator.grow(now, this.backlog());
 		if (this.open.size >= this.estimator.cap.current(now)) return Number.POSITIVE_INFINITY;
-		const inBurst = this.startBurstLeft > 0 && !this.estimator.started;
+		const inBurst = this.estimator.inStartBurst(this.seq + 1);
 		return Math.max(
 			now - CATCH_UP_MS,
 			inBurst ? Number.NEGATIVE_INFINITY : this.nextAt,
@@ -215,12 +214,8 @@ export class Scheduler {
 	}
 
 	private take(now: number): Ticket {
-		if (this.startBurstLeft > 0 && !this.estimator.started) this.startBurstLeft--;
-		else this.nextAt = Math.max(now - CATCH_UP_MS, this.nextAt) + 1000 / this.estimator.rate;
-		return this.give(now);
-	}
-
-	private give(now: number): Ticket {
+		if (!this.estimator.inStartBurst(this.seq + 1))
+			this.nextAt = Math.max(now - CATCH_UP_MS, this.nextAt) + 1000 / this.estimator.rate;
 		this.seq++;
 		this.open.add(this.seq);
 		const ticket = { seq: this.seq, sentAt: now, inFlight: this.open.size };
