@@ -135,7 +135,7 @@ export class RateEstimator {
 
 	/** Between runs: only the last window's times are kept. */
 	rest(now: number): void {
-		this.record.compact(now);
+		this.record.forget(now);
 	}
 
 	/** Taken up again after `restedMs`: the probe goes on where it stopped. */

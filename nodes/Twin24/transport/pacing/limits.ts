@@ -66,10 +66,9 @@ export class AnnouncedQuota {
 	}
 }
 
-/** Answers seen at one number of requests in flight. */
-interface Level {
-	taken: number;
-	refused: number;
+/** The answers counted at the numbers in flight `from` up to `to` (excluded, or all above). */
+function sum(counts: readonly number[], from: number, to?: number): number {
+	return counts.slice(from, to).reduce((total, count) => total + count, 0);
 }
 
 /**
@@ -84,12 +83,14 @@ export class InFlightCap {
 	/** The cap found: the most in flight the server took without refusing. */
 	private held = Number.POSITIVE_INFINITY;
 	private highestTaken = 0;
-	private readonly levels: Level[] = [];
+	/** Answers taken and refused at each number in flight, indexed by it (sparse). */
+	private readonly takenAt: number[] = [];
+	private readonly refusedAt: number[] = [];
 	private probeMs: number = PACE_TUNING.capProbeMs;
 	private heldSince = Number.NEGATIVE_INFINITY;
 
 	taken(ticket: Ticket): void {
-		this.level(ticket.inFlight).taken++;
+		this.takenAt[ticket.inFlight] = (this.takenAt[ticket.inFlight] ?? 0) + 1;
 		this.highestTaken = Math.max(this.highestTaken, ticket.inFlight);
 		// A probe one higher was taken: that is the cap now.
 		if (ticket.inFlight > this.held && ticket.inFlight <= this.limit) this.held = this.limit;
@@ -105,7 +106,7 @@ export class InFlightCap {
 
 	/** Counts the refusal; true when the cap explains it (the rate then was not too high). */
 	refused(ticket: Ticket, now: number): boolean {
-		this.level(ticket.inFlight).refused++;
+		this.refusedAt[ticket.inFlight] = (this.refusedAt[ticket.inFlight] ?? 0) + 1;
 		const known = this.held !== Number.POSITIVE_INFINITY;
 		if (known ? ticket.inFlight <= this.held : !this.explains(ticket.inFlight)) return false;
 		// A probe refused: back to the cap that held, and the next probe twice as late.
@@ -131,26 +132,11 @@ export class InFlightCap {
 	 */
 	private explains(inFlight: number): boolean {
 		if (inFlight < 2) return false;
-		const above = this.sum(inFlight, this.levels.length);
-		const below = this.sum(1, inFlight);
-		const rarelyBelow =
-			below.refused <= PACE_TUNING.capRefusedBelow * (below.taken + below.refused);
-		return below.taken > 0 && rarelyBelow && above.refused > above.taken;
-	}
-
-	private sum(from: number, to: number): Level {
-		const total = { taken: 0, refused: 0 };
-		for (let index = from; index < to; index++) {
-			total.taken += this.levels[index]?.taken ?? 0;
-			total.refused += this.levels[index]?.refused ?? 0;
-		}
-		return total;
-	}
-
-	private level(inFlight: number): Level {
-		for (let index = this.levels.length; index <= inFlight; index++) {
-			this.levels.push({ taken: 0, refused: 0 });
-		}
-		return this.levels[inFlight];
+		const takenBelow = sum(this.takenAt, 1, inFlight);
+		const refusedBelow = sum(this.refusedAt, 1, inFlight);
+		const rarelyBelow = refusedBelow <= PACE_TUNING.capRefusedBelow * (takenBelow + refusedBelow);
+		return (
+			takenBelow > 0 && rarelyBelow && sum(this.refusedAt, inFlight) > sum(this.takenAt, inFlight)
+		);
 	}
 }

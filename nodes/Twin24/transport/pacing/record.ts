@@ -4,47 +4,17 @@
  */
 import { PACE_TUNING as LAW } from './tuning';
 
-/** Times in order; the oldest are dropped from the front in O(1). */
-class Timeline {
-	private items: number[] = [];
-	private head = 0;
+/** Drops the times at or before `from` from the front of times noted in order. */
+function dropThrough(times: number[], from: number): void {
+	const kept = times.findIndex((at) => at > from);
+	times.splice(0, kept < 0 ? times.length : kept);
+}
 
-	get size(): number {
-		return this.items.length - this.head;
-	}
-
-	push(at: number): void {
-		this.items.push(at);
-	}
-
-	/** Drops the times at or before `from`; frees their memory once they are most of it. */
-	dropThrough(from: number): void {
-		while (this.head < this.items.length && this.items[this.head] <= from) this.head++;
-		if (this.head > 1024 && this.head * 2 > this.items.length) this.compact();
-	}
-
-	/** The first time after `from`. */
-	oldestAfter(from: number): number | undefined {
-		for (let index = this.head; index < this.items.length; index++) {
-			if (this.items[index] > from) return this.items[index];
-		}
-		return undefined;
-	}
-
-	/** How many times are after `from`. */
-	countAfter(from: number): number {
-		let count = 0;
-		for (let index = this.items.length - 1; index >= this.head; index--) {
-			if (this.items[index] <= from) break;
-			count++;
-		}
-		return count;
-	}
-
-	compact(): void {
-		this.items = this.items.slice(this.head);
-		this.head = 0;
-	}
+/** How many of the newest times are after `from`. */
+function countAfter(times: readonly number[], from: number): number {
+	let count = 0;
+	for (let index = times.length - 1; index >= 0 && times[index] > from; index--) count++;
+	return count;
 }
 
 /**
@@ -71,8 +41,8 @@ export class SendRecord {
 	 */
 	private quickestAnswerMs = 0;
 	/** Send times of the requests of the last window, and of those refused among them. */
-	private readonly sent = new Timeline();
-	private readonly refused = new Timeline();
+	private readonly sent: number[] = [];
+	private readonly refused: number[] = [];
 	/** Time in the last window when no one wanted to send (see idle). */
 	private readonly idleSpans: Array<[number, number]> = [];
 
@@ -109,14 +79,14 @@ export class SendRecord {
 	 */
 	takenRate(now: number): TakenRate | undefined {
 		this.forget(now);
-		if (this.sent.size < LAW.minSamples) return undefined;
-		const taken = Math.max(0, this.sent.size - this.refused.size);
+		if (this.sent.length < LAW.minSamples) return undefined;
+		const taken = Math.max(0, this.sent.length - this.refused.length);
 		const busy = Math.max(1, LAW.windowMs - this.idleInWindow(now));
 		const young = Math.max(1, Math.min(busy, now - (this.firstSentAt ?? now)));
 		const [lower, upper] = [(taken * 1000) / busy, (taken * 1000) / young];
 		const share = young / busy;
 		const after = this.burstSentAt;
-		const paced = this.sent.countAfter(after) - this.refused.countAfter(after);
+		const paced = countAfter(this.sent, after) - countAfter(this.refused, after);
 		const afterBurst = paced >= LAW.minSamples ? (paced * 1000) / young : undefined;
 		return { lower, upper, weighed: lower ** share * upper ** (1 - share), afterBurst };
 	}
@@ -124,23 +94,16 @@ export class SendRecord {
 	/** Requests per second sent over the last quarter window (the time since the first, early on). */
 	sentRate(now: number): number {
 		const span = Math.max(1, Math.min(LAW.windowMs / 4, now - (this.firstSentAt ?? now)));
-		return (this.sent.countAfter(now - span) * 1000) / span;
+		return (countAfter(this.sent, now - span) * 1000) / span;
 	}
 
 	/** When the trailing `windowMs` (at most a window) will hold fewer than `capacity` requests taken. */
 	roomAt(now: number, windowMs: number, capacity: number): number {
 		this.forget(now);
 		const from = now - windowMs;
-		const taken = this.sent.countAfter(from) - this.refused.countAfter(from);
+		const taken = countAfter(this.sent, from) - countAfter(this.refused, from);
 		if (taken < capacity) return Number.NEGATIVE_INFINITY;
-		return (this.sent.oldestAfter(from) ?? now) + windowMs + this.quickestAnswerMs;
-	}
-
-	/** Between runs: only the last window's times are kept, in memory of their own size. */
-	compact(now: number): void {
-		this.forget(now);
-		this.sent.compact();
-		this.refused.compact();
+		return (this.sent.find((at) => at > from) ?? now) + windowMs + this.quickestAnswerMs;
 	}
 
 	private idleInWindow(now: number): number {
@@ -152,8 +115,9 @@ export class SendRecord {
 		return idle;
 	}
 
-	private forget(now: number): void {
-		this.sent.dropThrough(now - LAW.windowMs);
-		this.refused.dropThrough(now - LAW.windowMs);
+	/** Keeps only the last window's times (between runs too). */
+	forget(now: number): void {
+		dropThrough(this.sent, now - LAW.windowMs);
+		dropThrough(this.refused, now - LAW.windowMs);
 	}
 }

@@ -37,23 +37,18 @@ export interface PaceHandle {
 }
 
 /** The one Scheduler of a Twin24 account (key = credential id + CIS base URL) in this process. */
-export function acquirePace(accountKey: string, clock?: PaceClock): PaceHandle {
+export function acquirePace(accountKey: string, clock = systemClock): PaceHandle {
 	forgetOldPaces();
-	let entry = accountPaces.get(accountKey);
-	if (entry === undefined) {
-		const paceClock = clock ?? systemClock;
-		entry = {
-			scheduler: new Scheduler(paceClock),
-			clock: paceClock,
-			users: 0,
-			idleSince: undefined,
-		};
-		accountPaces.set(accountKey, entry);
-	}
-	if (entry.idleSince !== undefined) entry.scheduler.resume();
-	entry.idleSince = undefined;
-	entry.users++;
-	const account = entry;
+	const account = accountPaces.get(accountKey) ?? {
+		scheduler: new Scheduler(clock),
+		clock,
+		users: 0,
+		idleSince: undefined,
+	};
+	accountPaces.set(accountKey, account);
+	if (account.idleSince !== undefined) account.scheduler.resume();
+	account.idleSince = undefined;
+	account.users++;
 	const user = {};
 	let released = false;
 	return {
@@ -65,8 +60,7 @@ export function acquirePace(accountKey: string, clock?: PaceClock): PaceHandle {
 			if (released) return;
 			released = true;
 			account.scheduler.setBacklog(user, undefined);
-			account.users--;
-			if (account.users === 0) rest(accountKey, account);
+			if (--account.users === 0) rest(accountKey, account);
 		},
 	};
 }
@@ -80,38 +74,34 @@ function rest(accountKey: string, account: AccountPace): void {
 	forgetOldPaces();
 }
 
+function idlePaces(): Array<[string, AccountPace]> {
+	return [...accountPaces].filter(([, account]) => account.idleSince !== undefined);
+}
+
 /**
  * Forgets the paces idle for longer than PACE_MEMORY_MS, and the longest idle beyond
  * REMEMBERED_PACES. Only ever called when a pace is taken or let go: no timer keeps anything alive.
  */
 function forgetOldPaces(): void {
-	let idle = 0;
-	for (const account of accountPaces.values()) if (account.idleSince !== undefined) idle++;
-	for (const [accountKey, account] of accountPaces) {
-		if (account.idleSince === undefined) continue;
-		const tooOld = account.clock.now() - account.idleSince > PACE_MEMORY_MS;
-		if (!tooOld && idle <= REMEMBERED_PACES) continue;
-		accountPaces.delete(accountKey);
-		idle--;
-	}
+	const idle = idlePaces();
+	idle.forEach(([accountKey, account], index) => {
+		const tooOld = account.clock.now() - (account.idleSince ?? 0) > PACE_MEMORY_MS;
+		if (tooOld || index < idle.length - REMEMBERED_PACES) accountPaces.delete(accountKey);
+	});
 }
 
 /** How many accounts have a pace in use in this process (for tests). */
 export function pacesInUse(): number {
-	let inUse = 0;
-	for (const account of accountPaces.values()) if (account.users > 0) inUse++;
-	return inUse;
+	return accountPaces.size - idlePaces().length;
 }
 
 /** How many accounts' paces are remembered without a user (for tests); forgets the old ones first. */
 export function pacesRemembered(): number {
 	forgetOldPaces();
-	return accountPaces.size - pacesInUse();
+	return idlePaces().length;
 }
 
 /** Forgets every remembered pace (for tests that need a run to start from nothing). */
 export function forgetPaces(): void {
-	for (const [accountKey, account] of accountPaces) {
-		if (account.idleSince !== undefined) accountPaces.delete(accountKey);
-	}
+	for (const [accountKey] of idlePaces()) accountPaces.delete(accountKey);
 }
