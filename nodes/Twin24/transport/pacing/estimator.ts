@@ -30,9 +30,10 @@ export class RateEstimator {
 	/** Where the probe's time counts from: the cut, moved on while the rate could not be used. */
 	private probeFrom = Number.NEGATIVE_INFINITY;
 	private grownAt: number | undefined;
+	private restingSince: number | undefined;
 	/** Requests sent after the last cut that the server took. */
 	private takenSinceCut = 0;
-	/** Whether the last cut measured a whole window: only then is its count the window's (see windowRoomAt). */
+	/** Whether the last cut measured a whole window: only then is its count the window's (see roomAt). */
 	private measuredWholeWindow = false;
 	private closedPauses = 0;
 	readonly record = new SendRecord();
@@ -108,39 +109,36 @@ export class RateEstimator {
 	}
 
 	/**
-	 * When the next request may go for a sliding window's sake: after a cut, no window holds more
-	 * requests the server took than the rate, so that what was sent faster before the cut leaves
-	 * the window instead of meeting it full.
-	 */
-	windowRoomAt(now: number): number {
-		if (!this.measuredWholeWindow) return Number.NEGATIVE_INFINITY;
-		return this.rateRoomAt(now);
-	}
-
-	/** When the last window will hold fewer requests the server took than the rate allows. */
-	private rateRoomAt(now: number): number {
-		return this.record.roomAt(now, LAW.windowMs, Math.max(1, (this.rate * LAW.windowMs) / 1000));
-	}
-
-	/**
-	 * When the next request may go for an announced quota's sake. A quota stated with a window we
+	 * When the next request may go for the sake of a window: after a cut measured over a whole
+	 * window, none holds more requests the server took than the rate, so that what was sent faster
+	 * before the cut leaves the window instead of meeting it full. A quota stated with a window we
 	 * keep a record of is kept by that record: no trailing window holds more than the quota, which
 	 * fills a sliding window and never overruns a fixed one. Otherwise by what remains, until reset.
 	 */
-	quotaRoomAt(nextSeq: number, now: number): number {
+	roomAt(nextSeq: number, now: number): number {
+		const perWindow = Math.max(1, (this.rate * LAW.windowMs) / 1000);
+		const rateRoom = this.measuredWholeWindow
+			? this.record.roomAt(now, LAW.windowMs, perWindow)
+			: Number.NEGATIVE_INFINITY;
 		const stated = this.quota.stated;
-		if (stated === undefined || stated.windowMs > LAW.windowMs) return this.quota.nextAt(nextSeq);
-		return this.record.roomAt(now, stated.windowMs, stated.limit);
+		const quotaRoom =
+			stated === undefined || stated.windowMs > LAW.windowMs
+				? this.quota.nextAt(nextSeq)
+				: this.record.roomAt(now, stated.windowMs, stated.limit);
+		return Math.max(rateRoom, quotaRoom);
 	}
 
-	/** Between runs: only the last window's times are kept. */
+	/** No one uses the pace now: only the last window's times are kept. */
 	rest(now: number): void {
+		this.restingSince = now;
 		this.record.forget(now);
 	}
 
-	/** Taken up again after `restedMs`: the probe goes on where it stopped. */
-	resume(restedMs: number): void {
-		this.probeFrom += restedMs;
+	/** Taken up again: the probe goes on where it stopped, as if the rest had not been. */
+	resume(now: number): void {
+		if (this.restingSince === undefined) return;
+		this.probeFrom += now - this.restingSince;
+		this.restingSince = undefined;
 		this.grownAt = undefined;
 	}
 

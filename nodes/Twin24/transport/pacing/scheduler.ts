@@ -29,28 +29,21 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 /**
  * Waits ms in slices, so that no timer outlives an aborted wait by more than one. It ends within a
  * slice once `signal` aborts, looking at it only, so that any number of waits may share one (a
- * run's); or at once when `woken` settles (the dispatcher's wait, woken by an answer).
+ * run's).
  */
-export async function pause(
-	ms: number,
-	signal?: AbortSignal,
-	woken?: Promise<void>,
-): Promise<void> {
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 	const until = Date.now() + ms;
-	for (;;) {
-		const left = until - Date.now();
-		if (left <= 0 || isAborted(signal)) return;
-		const slice = sleep(Math.min(left, PAUSE_SLICE_MS));
-		await (woken === undefined ? slice : Promise.race([slice, woken]));
+	for (let left = ms; left > 0 && !isAborted(signal); left = until - Date.now()) {
+		await sleep(Math.min(left, PAUSE_SLICE_MS));
 	}
 }
 
-/** The dispatcher's wait: its own signal, listened to, ends it at once. */
+/** The dispatcher's wait: its own signal, listened to, ends it at once (an answer freed room). */
 async function wakeableWait(ms: number, signal?: AbortSignal): Promise<void> {
 	const woken = new Promise<void>((resolve) => {
 		signal?.addEventListener('abort', () => resolve(), { once: true });
 	});
-	await pause(ms, signal, woken);
+	await Promise.race([pause(ms, signal), woken]);
 }
 
 export interface PaceClock {
@@ -90,7 +83,6 @@ export class Scheduler {
 	private wake: AbortController | undefined;
 	/** Requests each user of this pace still has to send, as far as it told. */
 	private readonly backlogs = new Map<object, number>();
-	private restingSince: number | undefined;
 
 	constructor(private readonly clock: PaceClock = systemClock) {}
 
@@ -143,15 +135,12 @@ export class Scheduler {
 
 	/** No one uses the pace now, but it may be taken up again: what it learned stays. */
 	rest(): void {
-		this.restingSince = this.clock.now();
-		this.estimator.rest(this.restingSince);
+		this.estimator.rest(this.clock.now());
 	}
 
-	/** Taken up again: it goes on from where it was, as if the rest had not been. */
+	/** Taken up again: it goes on from where it was. */
 	resume(): void {
-		if (this.restingSince === undefined) return;
-		this.estimator.resume(this.clock.now() - this.restingSince);
-		this.restingSince = undefined;
+		this.estimator.resume(this.clock.now());
 	}
 
 	/**
@@ -166,8 +155,7 @@ export class Scheduler {
 			now - CATCH_UP_MS,
 			inBurst ? Number.NEGATIVE_INFINITY : this.nextAt,
 			this.estimator.pause.until,
-			this.estimator.windowRoomAt(now),
-			this.estimator.quotaRoomAt(this.seq + 1, now),
+			this.estimator.roomAt(this.seq + 1, now),
 		);
 	}
 
@@ -239,11 +227,9 @@ export class Scheduler {
 		if (this.waiters.length === 0) this.wake?.abort();
 	}
 
-	/** Requests all users still have to send; unbounded while any user has not said. */
+	/** Requests all users still have to send; unbounded while none has said. */
 	private backlog(): number {
-		if (this.backlogs.size === 0) return Number.POSITIVE_INFINITY;
-		let total = 0;
-		for (const requests of this.backlogs.values()) total += requests;
-		return total;
+		const told = [...this.backlogs.values()];
+		return told.length === 0 ? Number.POSITIVE_INFINITY : told.reduce((sum, left) => sum + left);
 	}
 }

@@ -69,21 +69,16 @@ const EPOCH_SECONDS_FROM = 1e9;
 /** ... and above this, epoch milliseconds. */
 const EPOCH_MILLISECONDS_FROM = 1e12;
 
+/** A header's value as text; a header sent more than once, as HTTP joins it. */
 function text(value: unknown): string | undefined {
-	if (typeof value === 'string') return value;
-	if (typeof value === 'number') return String(value);
-	if (!Array.isArray(value)) return undefined;
-	return value
-		.map(text)
-		.filter((part) => part !== undefined)
-		.join(', ');
+	if (Array.isArray(value)) return value.map(String).join(', ');
+	return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
 
+/** The first number in a field, when it is one a quota can have (not negative). */
 function number(value: string | undefined): number | undefined {
-	if (value === undefined) return undefined;
-	const match = /-?\d+(\.\d+)?/.exec(value);
-	const parsed = match === null ? Number.NaN : Number(match[0]);
-	return Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
+	const parsed = Number(/-?\d+(\.\d+)?/.exec(value ?? '')?.[0]);
+	return parsed >= 0 ? parsed : undefined;
 }
 
 /** `name=value` or `name;value` parameters of a structured field, first occurrence wins. */
