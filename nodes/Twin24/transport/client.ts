@@ -374,8 +374,8 @@ export class Twin24Client {
 			}
 			const remainingMs = Math.max(1, this.settings.timeoutMs - (Date.now() - startedAt));
 			const body = await readCapped(response.body, AbortSignal.timeout(remainingMs));
-			if (!body.ok) return { kind: 'error', failure: body.failure };
-			const apiMessage = apiMessageOf(redact(body.text, secretsOf(credentials)));
+			if (typeof body !== 'string') return { kind: 'error', failure: body };
+			const apiMessage = apiMessageOf(redact(body, secretsOf(credentials)));
 			return { kind: 'response', statusCode, headers, apiMessage };
 		} catch (error) {
 			return { kind: 'error', failure: failureOfThrown(error) };
