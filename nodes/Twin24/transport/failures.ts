@@ -1,12 +1,9 @@
 import { Twin24LoginError } from './account';
 
 /**
- * What went wrong with a request, as the transport sees it: a Failure holds only what the node
- * may tell (never headers, the token or the request body). What the user reads of it is built on
- * the item side (run/failureMessages.ts).
+ * Why a request failed, as far as the node may tell: no headers, no token, no request body. What
+ * the user reads of it is built on the item side (run/failureMessages.ts).
  */
-
-/** Why a request failed, as far as the node may tell: no headers, no token, no request body. */
 export type Failure =
 	| { kind: 'http'; statusCode: number; apiMessage?: string; location?: string }
 	| { kind: 'network'; code: string }
@@ -25,28 +22,21 @@ export type Failure =
 
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
 
-function errorChain(error: unknown): unknown[] {
-	const chain: unknown[] = [];
-	for (let link = error; link !== undefined && link !== null && chain.length < 6;) {
-		chain.push(link);
+/**
+ * Maps what the HTTP client threw to a Failure, keeping nothing of the request. The reason may
+ * sit deeper in the chain of causes; the walk stops after six links, should the chain loop.
+ */
+export function failureOfThrown(error: unknown): Failure {
+	let code: string | undefined;
+	for (let link = error, depth = 0; link !== undefined && link !== null && depth < 6; depth++) {
+		if (link instanceof Twin24LoginError) {
+			const { message, retryable, retryAfterMs } = link;
+			return { kind: 'login', message, retryable, retryAfterMs };
+		}
+		const linkCode = (link as { code?: unknown }).code;
+		if (typeof linkCode === 'string' && /^[A-Z_]+$/.test(linkCode)) code ??= linkCode;
 		link = (link as { cause?: unknown }).cause;
 	}
-	return chain;
-}
-
-/** Maps what the HTTP client threw to a Failure, keeping nothing of the request. */
-export function failureOfThrown(error: unknown): Failure {
-	const chain = errorChain(error);
-	const loginError = chain.find(
-		(link): link is Twin24LoginError => link instanceof Twin24LoginError,
-	);
-	if (loginError) {
-		const { message, retryable, retryAfterMs } = loginError;
-		return { kind: 'login', message, retryable, retryAfterMs };
-	}
-	const code = chain
-		.map((link) => (link as { code?: unknown }).code)
-		.find((value): value is string => typeof value === 'string' && /^[A-Z_]+$/.test(value));
 	if (code === undefined) return { kind: 'network', code: 'unknown error' };
 	return TIMEOUT_CODES.has(code) ? { kind: 'timeout' } : { kind: 'network', code };
 }
