@@ -340,8 +340,8 @@ export class Twin24Client {
 		try {
 			const turn = await this.scheduler.turn(wait.signal, this.settings.maxWaitMs);
 			if (turn.kind === 'paused') {
-				const { statusCode, until } = turn;
-				const failure = waitTooLong(statusCode, until - Date.now(), this.settings.maxWaitMs);
+				const tooLong = waitTooLong(turn.until - Date.now(), this.settings.maxWaitMs);
+				const failure: Failure = { kind: 'waitTooLong', statusCode: turn.statusCode, ...tooLong };
 				return { kind: 'withheld', failure };
 			}
 			if (turn.kind === 'cancelled') return { kind: 'interrupted' };

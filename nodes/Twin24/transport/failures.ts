@@ -1,5 +1,12 @@
 import { Twin24LoginError } from './account';
 
+/** A wait Twin24 asked for that is longer than Max Wait: nothing is sent before `resumeAt`. */
+export interface WaitTooLong {
+	waitMs: number;
+	maxWaitMs: number;
+	resumeAt: string;
+}
+
 /**
  * Why a request failed, as far as the node may tell: no headers, no token, no request body. What
  * the user reads of it is built on the item side (run/failureMessages.ts).
@@ -8,17 +15,21 @@ export type Failure =
 	| { kind: 'http'; statusCode: number; apiMessage?: string; location?: string }
 	| { kind: 'network'; code: string }
 	| { kind: 'timeout' }
-	/** `retryable`: server trouble or no answer, as opposed to a refused email or password. */
-	| { kind: 'login'; message: string; retryable: boolean; retryAfterMs?: number }
-	| { kind: 'tokenRefused'; statusCode: number; apiMessage?: string }
-	/** Twin24 asked for a wait (Retry-After) longer than the node may wait; nothing is sent before it ends. */
+	/**
+	 * `retryable`: server trouble or no answer, as opposed to a refused email or password. When
+	 * the run gives up logging in: how many `logins` failed, or the `wait` before the next one.
+	 */
 	| {
-			kind: 'waitTooLong';
-			statusCode: number;
-			waitMs: number;
-			maxWaitMs: number;
-			resumeAt: string;
-	  };
+			kind: 'login';
+			message: string;
+			retryable: boolean;
+			retryAfterMs?: number;
+			logins?: number;
+			wait?: WaitTooLong;
+	  }
+	| { kind: 'tokenRefused'; statusCode: number; apiMessage?: string }
+	/** Twin24 refused the request and asked for a wait (Retry-After) longer than Max Wait. */
+	| ({ kind: 'waitTooLong'; statusCode: number } & WaitTooLong);
 
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT']);
 
@@ -41,24 +52,7 @@ export function failureOfThrown(error: unknown): Failure {
 	return TIMEOUT_CODES.has(code) ? { kind: 'timeout' } : { kind: 'network', code };
 }
 
-function seconds(milliseconds: number): number {
-	return Math.ceil(milliseconds / 1000);
-}
-
-/** Twin24 asked for a wait beyond Max Wait: nothing may be sent before `resumeAt`. */
-export function waitTooLong(statusCode: number, waitMs: number, maxWaitMs: number): Failure {
-	const resumeAt = new Date(Date.now() + waitMs).toISOString();
-	return { kind: 'waitTooLong', statusCode, waitMs, maxWaitMs, resumeAt };
-}
-
-/** How a wait beyond Max Wait reads: for a refused request, or `before` something (the next login). */
-export function waitTooLongText(
-	waitMs: number,
-	maxWaitMs: number,
-	resumeAt: string,
-	before?: string,
-): string {
-	const wait = `Twin24 asks to wait ${seconds(waitMs)} s`;
-	const until = before === undefined ? `, until ${resumeAt},` : ` ${before} (until ${resumeAt}),`;
-	return `${wait}${until} longer than Max Wait (${seconds(maxWaitMs)} s)`;
+/** A wait of `waitMs` from now, longer than Max Wait. */
+export function waitTooLong(waitMs: number, maxWaitMs: number): WaitTooLong {
+	return { waitMs, maxWaitMs, resumeAt: new Date(Date.now() + waitMs).toISOString() };
 }

@@ -118,9 +118,10 @@ export class RetryPolicy {
 			retryAfterMs !== undefined &&
 			retryAfterMs > this.limits.maxWaitMs
 		) {
+			const wait = waitTooLong(retryAfterMs, this.limits.maxWaitMs);
 			return {
 				retry: false,
-				failure: waitTooLong(failure.statusCode, retryAfterMs, this.limits.maxWaitMs),
+				failure: { kind: 'waitTooLong', statusCode: failure.statusCode, ...wait },
 			};
 		}
 		// After an overload the shared pace slows every request down; the refused one also waits

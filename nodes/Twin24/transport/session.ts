@@ -2,7 +2,7 @@ import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { SESSION_TOKEN_PROPERTY, bearerTokenOf } from './account';
 import type { Failure } from './failures';
-import { waitTooLongText } from './failures';
+import { waitTooLong } from './failures';
 import type { Attempt } from './http';
 import { pause } from './pacing/scheduler';
 import type { RetryLimits } from './retryPolicy';
@@ -15,10 +15,6 @@ export type TokenUse =
 	| { kind: 'unusable'; failure: Failure }
 	/** The signal ended the wait for the next login. */
 	| { kind: 'interrupted' };
-
-function loginFailureOf(attempt: Attempt): Extract<Failure, { kind: 'login' }> | undefined {
-	return attempt.kind === 'error' && attempt.failure.kind === 'login' ? attempt.failure : undefined;
-}
 
 /**
  * The bearer token of one run. Each request is sent with its own copy of the credential data,
@@ -94,28 +90,20 @@ export class TokenSession {
 		sending: Promise<Attempt>,
 		credentials: ICredentialDataDecryptedObject,
 	): Promise<boolean> {
-		const failure = loginFailureOf(await sending);
-		if (failure === undefined) {
+		const attempt = await sending;
+		if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') {
 			const token = credentials[SESSION_TOKEN_PROPERTY];
 			if (typeof token === 'string' && token !== '') this.shared[SESSION_TOKEN_PROPERTY] = token;
 			this.failedLogins = 0;
 			return false;
 		}
+		const { failure } = attempt;
 		this.failedLogins++;
 		const waitMs = failure.retryAfterMs ?? backoffMs(this.failedLogins - 1);
 		if (!failure.retryable || this.failedLogins > this.limits.maxRetries) {
-			const tries =
-				this.failedLogins === 1 ? '1 login attempt' : `${this.failedLogins} login attempts`;
-			this.markUnusable({ ...failure, message: `${failure.message} (${tries})` });
+			this.markUnusable({ ...failure, logins: this.failedLogins });
 		} else if (waitMs > this.limits.maxWaitMs) {
-			const resumeAt = new Date(Date.now() + waitMs).toISOString();
-			const wait = waitTooLongText(
-				waitMs,
-				this.limits.maxWaitMs,
-				resumeAt,
-				'before the next login',
-			);
-			this.markUnusable({ ...failure, message: `${failure.message} ${wait}.` });
+			this.markUnusable({ ...failure, wait: waitTooLong(waitMs, this.limits.maxWaitMs) });
 		} else {
 			this.loginNotBefore = Date.now() + waitMs;
 		}
