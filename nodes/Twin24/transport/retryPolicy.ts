@@ -1,5 +1,7 @@
+import type { SendResult } from './client';
 import type { Failure } from './failures';
 import { waitTooLong } from './failures';
+import type { Attempt } from './http';
 import { isOverload } from './pacing/signals';
 
 /**
@@ -87,51 +89,77 @@ export interface RetryLimits {
 	maxWaitMs: number;
 }
 
-export type RetryDecision = { retry: true; waitMs: number } | { retry: false; failure: Failure };
-
 /**
- * The retries of one request. A shared limit may refuse one request several times while its
+ * The tries of one request: its attempts and retries, whether Twin24 may have carried it out,
+ * and the result it ends with. A shared limit may refuse one request several times while its
  * window drains, so refusals for overload (429, 503) are retried for as long as Max Wait from
  * the first one, whatever their number; other trouble (408, 500, 502, 504, dropped connections,
  * timeouts) up to Max Retries times.
  */
-export class RetryPolicy {
+export class RequestTries {
 	retries = 0;
-	/** An attempt (of this request, or of an earlier run's) failed in a way Twin24 may have carried out. */
-	mayBeDone: boolean;
+	private attempts = 0;
 	private troubleRetries = 0;
 	private overloadedSince: number | undefined;
+	private loggedInAgain = false;
 
 	constructor(
 		private readonly limits: RetryLimits,
-		mayBeDone: boolean,
-	) {
-		this.mayBeDone = mayBeDone;
+		/** An attempt (of this request, or of an earlier run's) failed in a way Twin24 may have carried out. */
+		private mayBeDone: boolean,
+	) {}
+
+	/** Counts an attempt that reached the request itself (a failed login sends no erasure). */
+	count(attempt: Attempt): void {
+		if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') this.attempts++;
 	}
 
-	/** Whether to send the request again after `failure`, and after how long; counts the retry. */
-	afterFailure(failure: Failure, retryAfterMs?: number): RetryDecision {
+	/** After a 401 in login mode, one new login for this request. */
+	mayLogInAgain(): boolean {
+		if (this.loggedInAgain) return false;
+		this.loggedInAgain = true;
+		return true;
+	}
+
+	/** After `failure`: the wait before the request's retry (counted here), or its result. */
+	afterFailure(failure: Failure, retryAfterMs?: number): number | SendResult {
 		if (mayBeDoneAfter(failure)) this.mayBeDone = true;
-		if (!isRetryable(failure)) return { retry: false, failure };
+		if (!isRetryable(failure)) return this.failed(failure);
 		if (
 			failure.kind === 'http' &&
 			retryAfterMs !== undefined &&
 			retryAfterMs > this.limits.maxWaitMs
 		) {
 			const wait = waitTooLong(retryAfterMs, this.limits.maxWaitMs);
-			return {
-				retry: false,
-				failure: { kind: 'waitTooLong', statusCode: failure.statusCode, ...wait },
-			};
+			return this.failed({ kind: 'waitTooLong', statusCode: failure.statusCode, ...wait });
 		}
 		// After an overload the shared pace slows every request down; the refused one also waits
 		// out its own Retry-After, which the pace does not impose on the others.
 		const waitMs = isOverloaded(failure)
 			? (retryAfterMs ?? 0)
 			: Math.max(backoffMs(this.troubleRetries), retryAfterMs ?? 0);
-		if (!this.mayRetry(failure)) return { retry: false, failure };
+		if (!this.mayRetry(failure)) return this.failed(failure);
 		this.retries++;
-		return { retry: true, waitMs };
+		return waitMs;
+	}
+
+	done(): SendResult {
+		return { outcome: 'done', confirmedAt: new Date().toISOString(), attempts: this.attempts };
+	}
+
+	notFound(failure: Failure): SendResult {
+		const { attempts, retries, mayBeDone: answerLost } = this;
+		const confirmedAt = new Date().toISOString();
+		return { outcome: 'notFound', confirmedAt, attempts, answerLost, failure, retries };
+	}
+
+	failed(failure: Failure): SendResult {
+		const { attempts, retries, mayBeDone } = this;
+		return { outcome: 'failed', failure, attempts, retries, mayBeDone };
+	}
+
+	interrupted(mayBeDone = this.mayBeDone): SendResult {
+		return { outcome: 'interrupted', attempts: this.attempts, mayBeDone };
 	}
 
 	private mayRetry(failure: Failure): boolean {
