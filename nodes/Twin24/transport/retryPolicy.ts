@@ -51,36 +51,16 @@ export function backoffMs(retry: number): number {
  * answering the retry of such an attempt then means "done", not "unknown ID".
  */
 export function mayBeDoneAfter(failure: Failure): boolean {
-	switch (failure.kind) {
-		case 'timeout':
-			return true;
-		case 'network':
-			return !NEVER_REACHED_NETWORK_CODES.has(failure.code);
-		case 'http':
-			return MAY_BE_DONE_STATUSES.has(failure.statusCode);
-		default:
-			return false;
-	}
+	if (failure.kind === 'network') return !NEVER_REACHED_NETWORK_CODES.has(failure.code);
+	if (failure.kind === 'http') return MAY_BE_DONE_STATUSES.has(failure.statusCode);
+	return failure.kind === 'timeout';
 }
 
 function isRetryable(failure: Failure): boolean {
-	switch (failure.kind) {
-		case 'http':
-			return RETRYABLE_STATUSES.has(failure.statusCode);
-		case 'network':
-			return RETRYABLE_NETWORK_CODES.has(failure.code);
-		case 'timeout':
-			return true;
-		case 'login':
-			return failure.retryable;
-		default:
-			return false;
-	}
-}
-
-/** Refused for overload (429, 503): under Max Wait, not Max Retries. See pacing/signals. */
-function isOverloaded(failure: Failure): boolean {
-	return failure.kind === 'http' && isOverload(failure.statusCode);
+	if (failure.kind === 'http') return RETRYABLE_STATUSES.has(failure.statusCode);
+	if (failure.kind === 'network') return RETRYABLE_NETWORK_CODES.has(failure.code);
+	if (failure.kind === 'login') return failure.retryable;
+	return failure.kind === 'timeout';
 }
 
 export interface RetryLimits {
@@ -122,23 +102,15 @@ export class RequestTries {
 	}
 
 	/** After `failure`: the wait before the request's retry (counted here), or its result. */
-	afterFailure(failure: Failure, retryAfterMs?: number): number | SendResult {
+	afterFailure(failure: Failure, retryAfterMs = 0): number | SendResult {
 		if (mayBeDoneAfter(failure)) this.mayBeDone = true;
 		if (!isRetryable(failure)) return this.failed(failure);
-		if (
-			failure.kind === 'http' &&
-			retryAfterMs !== undefined &&
-			retryAfterMs > this.limits.maxWaitMs
-		) {
+		if (failure.kind === 'http' && retryAfterMs > this.limits.maxWaitMs) {
 			const wait = waitTooLong(retryAfterMs, this.limits.maxWaitMs);
 			return this.failed({ kind: 'waitTooLong', statusCode: failure.statusCode, ...wait });
 		}
-		// After an overload the shared pace slows every request down; the refused one also waits
-		// out its own Retry-After, which the pace does not impose on the others.
-		const waitMs = isOverloaded(failure)
-			? (retryAfterMs ?? 0)
-			: Math.max(backoffMs(this.troubleRetries), retryAfterMs ?? 0);
-		if (!this.mayRetry(failure)) return this.failed(failure);
+		const waitMs = this.waitBeforeRetry(failure, retryAfterMs);
+		if (waitMs === undefined) return this.failed(failure);
 		this.retries++;
 		return waitMs;
 	}
@@ -162,13 +134,15 @@ export class RequestTries {
 		return { outcome: 'interrupted', attempts: this.attempts, mayBeDone };
 	}
 
-	private mayRetry(failure: Failure): boolean {
-		if (isOverloaded(failure)) {
+	/** How long to wait before retrying after `failure`; undefined once its budget is spent. */
+	private waitBeforeRetry(failure: Failure, retryAfterMs: number): number | undefined {
+		if (failure.kind === 'http' && isOverload(failure.statusCode)) {
+			// The shared pace slows every request down after an overload; the refused one also
+			// waits out its own Retry-After, which the pace does not impose on the others.
 			this.overloadedSince ??= Date.now();
-			return Date.now() - this.overloadedSince <= this.limits.maxWaitMs;
+			return Date.now() - this.overloadedSince <= this.limits.maxWaitMs ? retryAfterMs : undefined;
 		}
-		if (this.troubleRetries >= this.limits.maxRetries) return false;
-		this.troubleRetries++;
-		return true;
+		if (this.troubleRetries >= this.limits.maxRetries) return undefined;
+		return Math.max(backoffMs(this.troubleRetries++), retryAfterMs);
 	}
 }
