@@ -163,7 +163,7 @@ export class Twin24Client {
 				description: 'Nothing was sent. Paste an access token into the Twin24 credential.',
 			});
 		}
-		const session = new TokenSession(credentials, loginMode, settings);
+		const session = new TokenSession(credentials, loginMode, settings, signal);
 		const credentialId = ctx.getNode().credentials?.[CREDENTIAL_TYPE]?.id ?? '';
 		const account = `${credentialId} ${cisBaseUrl}`;
 		return new Twin24Client(ctx, session, settings, cisBaseUrl, account, signal);
@@ -190,10 +190,7 @@ export class Twin24Client {
 		for (;;) {
 			const ticket = await this.turn(tries);
 			if ('outcome' in ticket) return ticket;
-			const use = await this.session.withToken(
-				async (credentials) => await this.attempt(request, credentials),
-				this.signal,
-			);
+			const use = await this.session.withToken((credentials) => this.attempt(request, credentials));
 			this.pace.scheduler.answered(ticket, this.signalOf(use));
 			if (use.kind === 'interrupted') return tries.interrupted();
 			if (use.kind === 'unusable') return tries.failed(use.failure);

@@ -25,8 +25,8 @@ export type TokenUse =
  * own message; between them the next login waits for the IAM's Retry-After, or a backoff.
  */
 export class TokenSession {
-	/** The login in progress, if any. */
-	private refreshing: Promise<void> | undefined;
+	/** The login in progress, if any: it resolves true when it failed. */
+	private refreshing: Promise<boolean> | undefined;
 	private failedLogins = 0;
 	private loginNotBefore = 0;
 	private unusableBecause: Failure | undefined;
@@ -35,6 +35,8 @@ export class TokenSession {
 		private readonly shared: ICredentialDataDecryptedObject,
 		readonly loginMode: boolean,
 		private readonly limits: RetryLimits,
+		/** The run's: it ends the wait for the next login. */
+		private readonly signal: AbortSignal,
 	) {}
 
 	/** Why no request can succeed any more, once that is so. */
@@ -58,7 +60,6 @@ export class TokenSession {
 	/** Sends one attempt with a copy of the credentials, logging in first when there is no token. */
 	async withToken(
 		send: (credentials: ICredentialDataDecryptedObject) => Promise<Attempt>,
-		signal: AbortSignal,
 	): Promise<TokenUse> {
 		for (;;) {
 			if (this.unusableBecause) return { kind: 'unusable', failure: this.unusableBecause };
@@ -69,15 +70,14 @@ export class TokenSession {
 			const credentials = { ...this.shared };
 			const loggingIn = this.loginMode && bearerTokenOf(credentials) === '';
 			if (loggingIn && this.loginNotBefore > Date.now()) {
-				await pause(this.loginNotBefore - Date.now(), signal);
-				if (signal.aborted) return { kind: 'interrupted' };
+				await pause(this.loginNotBefore - Date.now(), this.signal);
+				if (this.signal.aborted) return { kind: 'interrupted' };
 				continue;
 			}
 			const sending = send(credentials);
 			if (loggingIn) {
-				const login = this.followLogin(sending, credentials);
-				this.refreshing = login.then(() => undefined);
-				const loginFailed = await login;
+				this.refreshing = this.followLogin(sending, credentials);
+				const loginFailed = await this.refreshing;
 				this.refreshing = undefined;
 				if (loginFailed) continue;
 			}
