@@ -20,7 +20,7 @@ import { acquirePace } from './pacing/registry';
 import type { Ticket } from './pacing/scheduler';
 import { pause } from './pacing/scheduler';
 import type { Signal } from './pacing/signals';
-import { SILENT, isOverload, parseRetryAfter, readSignal } from './pacing/signals';
+import { SILENT, parseRetryAfter, readSignal } from './pacing/signals';
 import type { RetryLimits } from './retryPolicy';
 import { RequestTries } from './retryPolicy';
 import type { TokenUse } from './session';
@@ -74,18 +74,10 @@ export type SendResult =
 	/** The run ended (its signal) before Twin24 answered: the request was not sent, or not to the end. */
 	| { outcome: 'interrupted'; attempts: number; mayBeDone: boolean };
 
-export interface TransportStats {
-	requests: number;
-	retries: number;
-	rateLimited: number;
-}
-
 /** The execution's cancel signal (Stop, workflow timeout), on n8n versions that have one. */
 export function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined {
 	const withSignal = ctx as Partial<Pick<IExecuteFunctions, 'getExecutionCancelSignal'>>;
-	return typeof withSignal.getExecutionCancelSignal === 'function'
-		? withSignal.getExecutionCancelSignal.call(ctx)
-		: undefined;
+	return withSignal.getExecutionCancelSignal?.call(ctx);
 }
 
 function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
@@ -113,7 +105,7 @@ function httpFailure(attempt: Extract<Attempt, { kind: 'response' }>): Failure {
  * shared by every run in this process that uses the same account.
  */
 export class Twin24Client {
-	readonly stats: TransportStats = { requests: 0, retries: 0, rateLimited: 0 };
+	readonly stats = { requests: 0, retries: 0, rateLimited: 0 };
 
 	/**
 	 * One signal per request waiting for its turn, all aborted with the run's: up to 50 waiters
@@ -157,8 +149,7 @@ export class Twin24Client {
 				ctx,
 				checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL),
 			);
-		}
-		if (!loginMode && bearerTokenOf(credentials) === '') {
+		} else if (bearerTokenOf(credentials) === '') {
 			throw new NodeOperationError(ctx.getNode(), 'The Twin24 credential has no access token', {
 				description: 'Nothing was sent. Paste an access token into the Twin24 credential.',
 			});
@@ -191,7 +182,9 @@ export class Twin24Client {
 			const ticket = await this.turn(tries);
 			if ('outcome' in ticket) return ticket;
 			const use = await this.session.withToken((credentials) => this.attempt(request, credentials));
-			this.pace.scheduler.answered(ticket, this.signalOf(use));
+			const signal = this.signalOf(use);
+			if (signal.kind === 'refused') this.stats.rateLimited++;
+			this.pace.scheduler.answered(ticket, signal);
 			if (use.kind === 'interrupted') return tries.interrupted();
 			if (use.kind === 'unusable') return tries.failed(use.failure);
 			const result = await this.afterAttempt(use, tries, item);
@@ -202,8 +195,7 @@ export class Twin24Client {
 	/** What an attempt says about the account's limit: the one reading is in pacing/signals. */
 	private signalOf(use: TokenUse): Signal {
 		if (use.kind !== 'sent' || use.attempt.kind === 'error') return SILENT;
-		const statusCode = use.attempt.kind === 'success' ? 200 : use.attempt.statusCode;
-		return readSignal(statusCode, use.attempt.headers, Date.now());
+		return readSignal(use.attempt.statusCode, use.attempt.headers, Date.now());
 	}
 
 	/**
@@ -230,11 +222,10 @@ export class Twin24Client {
 			const refused: Failure = { kind: 'tokenRefused', statusCode: 401, apiMessage };
 			return tries.failed(this.session.markUnusable(refused));
 		}
-		if (attempt.kind === 'response' && attempt.statusCode === 404) {
-			return tries.notFound(httpFailure(attempt));
-		}
 		const failure = attempt.kind === 'error' ? attempt.failure : httpFailure(attempt);
-		const retryAfterMs = attempt.kind === 'response' ? this.readRetryAfter(attempt) : undefined;
+		if (attempt.kind === 'response' && attempt.statusCode === 404) return tries.notFound(failure);
+		const retryAfterMs =
+			attempt.kind === 'response' ? parseRetryAfter(attempt.headers['retry-after']) : undefined;
 		const waitMs = tries.afterFailure(failure, retryAfterMs);
 		if (typeof waitMs !== 'number') return waitMs;
 		this.stats.retries++;
@@ -243,12 +234,6 @@ export class Twin24Client {
 		);
 		const waited = waitMs <= 0 || (await this.waitOutsideSlot(waitMs, item.slot));
 		return waited ? undefined : tries.interrupted();
-	}
-
-	/** The answer's Retry-After, counting the refusals for overload. */
-	private readRetryAfter(attempt: Extract<Attempt, { kind: 'response' }>): number | undefined {
-		if (isOverload(attempt.statusCode)) this.stats.rateLimited++;
-		return parseRetryAfter(attempt.headers['retry-after']);
 	}
 
 	/** Waits before a retry with the item's slot given to another item; false if the run ended. */
@@ -300,7 +285,7 @@ export class Twin24Client {
 			// Success needs no body; reading one could only turn a done erasure into a retry.
 			if (statusCode >= 200 && statusCode < 300) {
 				response.body.destroy();
-				return { kind: 'success', headers };
+				return { kind: 'success', statusCode, headers };
 			}
 			const remainingMs = Math.max(1, this.settings.timeoutMs - (Date.now() - startedAt));
 			const body = await readCapped(response.body, AbortSignal.timeout(remainingMs));

@@ -15,7 +15,7 @@ export type Headers = Readonly<Record<string, unknown>>;
 
 /** What one exchange with Twin24 gave: a 2xx, another answer, or no usable answer at all. */
 export type Attempt =
-	| { kind: 'success'; headers: Headers }
+	| { kind: 'success'; statusCode: number; headers: Headers }
 	| { kind: 'response'; statusCode: number; headers: Headers; apiMessage?: string }
 	| { kind: 'error'; failure: Failure };
 
