@@ -1,8 +1,7 @@
 import type { INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError } from 'n8n-workflow';
 
-import type { Failure } from '../transport/failures';
-import { waitTooLongText } from '../transport/failures';
+import type { Failure, WaitTooLong } from '../transport/failures';
 import { isOverload } from '../transport/pacing/signals';
 
 /**
@@ -22,6 +21,24 @@ function statusText(statusCode: number, apiMessage: string | undefined): string 
 	return `HTTP ${statusCode}${apiMessage ? ` – ${apiMessage}` : ''}`;
 }
 
+function seconds(milliseconds: number): number {
+	return Math.ceil(milliseconds / 1000);
+}
+
+/** How a wait beyond Max Wait reads: for a refused request, or `before` something (the next login). */
+function waitTooLongText({ waitMs, maxWaitMs, resumeAt }: WaitTooLong, before?: string): string {
+	const wait = `Twin24 asks to wait ${seconds(waitMs)} s`;
+	const until = before === undefined ? `, until ${resumeAt},` : ` ${before} (until ${resumeAt}),`;
+	return `${wait}${until} longer than Max Wait (${seconds(maxWaitMs)} s)`;
+}
+
+/** The login's own message, and why the run gave up logging in. */
+function loginText({ message, logins, wait }: Extract<Failure, { kind: 'login' }>): string {
+	if (wait !== undefined) return `${message} ${waitTooLongText(wait, 'before the next login')}.`;
+	if (logins === undefined) return message;
+	return `${message} (${logins === 1 ? '1 login attempt' : `${logins} login attempts`})`;
+}
+
 /** A short account of a failure, for messages and logs. */
 export function describeFailure(failure: Failure): string {
 	switch (failure.kind) {
@@ -37,9 +54,9 @@ export function describeFailure(failure: Failure): string {
 		case 'timeout':
 			return 'Twin24 did not answer in time';
 		case 'login':
-			return failure.message;
+			return loginText(failure);
 		case 'waitTooLong':
-			return `HTTP ${failure.statusCode} – ${waitTooLongText(failure.waitMs, failure.maxWaitMs, failure.resumeAt)}`;
+			return `HTTP ${failure.statusCode} – ${waitTooLongText(failure)}`;
 	}
 }
 

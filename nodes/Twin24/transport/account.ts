@@ -51,47 +51,37 @@ export class Twin24LoginError extends Error {
  * unusable.
  */
 
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
-
-function isLoopbackHost(hostname: string): boolean {
-	return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
+/** This machine, the one host plain http:// may go to. */
+const LOOPBACK_HOST = /^(localhost|\[::1\]|127(\.\d{1,3}){3})$/;
 
 export type BaseUrlCheck = { ok: true; url: string } | { ok: false; message: string };
-
-function unusable(fieldLabel: string, problem: string, fix: string): BaseUrlCheck {
-	return { ok: false, message: `The Twin24 credential's ${fieldLabel} ${problem}. ${fix}` };
-}
 
 /**
  * Checks a base URL and gives it back without trailing slashes, so that `https://x/api/v1` and
  * `https://x/api/v1/` build the same request URL; or says what is wrong and how to fix it.
  */
 export function checkBaseUrl(value: unknown, fieldLabel: string, example: string): BaseUrlCheck {
-	const fix = `Enter the API's base URL, e.g. ${example}`;
-	if (typeof value !== 'string' || value.trim() === '')
-		return unusable(fieldLabel, 'is empty', fix);
-	let url: URL;
-	try {
-		url = new URL(value.trim());
-	} catch {
-		return unusable(fieldLabel, 'is not a valid URL', fix);
-	}
+	const unusable = (problem: string, fix = `Enter the API's base URL, e.g. ${example}`) => ({
+		ok: false as const,
+		message: `The Twin24 credential's ${fieldLabel} ${problem}. ${fix}`,
+	});
+	if (typeof value !== 'string' || value.trim() === '') return unusable('is empty');
+	if (!URL.canParse(value.trim())) return unusable('is not a valid URL');
+	const url = new URL(value.trim());
 	if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-		return unusable(fieldLabel, `uses ${url.protocol.slice(0, 20)} instead of https:`, fix);
+		return unusable(`uses ${url.protocol.slice(0, 20)} instead of https:`);
 	}
-	if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+	if (url.protocol === 'http:' && !LOOPBACK_HOST.test(url.hostname)) {
 		return unusable(
-			fieldLabel,
 			`uses plain http:// to ${url.hostname}, which would send the credentials unencrypted`,
 			'Use https:// (plain http:// is accepted only for localhost or 127.0.0.1)',
 		);
 	}
 	if (url.username !== '' || url.password !== '') {
-		return unusable(fieldLabel, 'contains a user name or password', fix);
+		return unusable('contains a user name or password');
 	}
 	if (url.search !== '' || url.hash !== '') {
-		return unusable(fieldLabel, 'contains a query string or fragment (? or #)', fix);
+		return unusable('contains a query string or fragment (? or #)');
 	}
 	return { ok: true, url: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
 }

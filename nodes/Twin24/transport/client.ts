@@ -17,12 +17,12 @@ import type { Attempt, Headers, PlannedRequest, ResponseStream } from './http';
 import { apiMessageOf, readCapped, redact, requestOptions } from './http';
 import type { PaceHandle } from './pacing/registry';
 import { acquirePace } from './pacing/registry';
-import type { Scheduler, Ticket } from './pacing/scheduler';
+import type { Ticket } from './pacing/scheduler';
 import { pause } from './pacing/scheduler';
 import type { Signal } from './pacing/signals';
-import { SILENT, isOverload, parseRetryAfter, readSignal } from './pacing/signals';
+import { SILENT, parseRetryAfter, readSignal } from './pacing/signals';
 import type { RetryLimits } from './retryPolicy';
-import { RetryPolicy } from './retryPolicy';
+import { RequestTries } from './retryPolicy';
 import type { TokenUse } from './session';
 import { TokenSession } from './session';
 
@@ -74,79 +74,10 @@ export type SendResult =
 	/** The run ended (its signal) before Twin24 answered: the request was not sent, or not to the end. */
 	| { outcome: 'interrupted'; attempts: number; mayBeDone: boolean };
 
-export interface TransportStats {
-	requests: number;
-	retries: number;
-	rateLimited: number;
-}
-
-type TurnForRequest =
-	| { kind: 'granted'; ticket: Ticket }
-	| { kind: 'withheld'; failure: Failure }
-	| { kind: 'interrupted' };
-
-type Next =
-	| { kind: 'result'; result: SendResult }
-	| { kind: 'logInAgain' }
-	| { kind: 'retry'; after: Failure; waitMs: number };
-
-function result(sent: SendResult): Next {
-	return { kind: 'result', result: sent };
-}
-
-/** What one request went through: its attempts, its retries, and the results it can end with. */
-class RequestTries {
-	readonly policy: RetryPolicy;
-	private attempts = 0;
-	private loggedInAgain = false;
-
-	constructor(limits: RetryLimits, mayBeDone: boolean) {
-		this.policy = new RetryPolicy(limits, mayBeDone);
-	}
-
-	/** Counts an attempt that reached the request itself (a failed login sends no erasure). */
-	count(attempt: Attempt): void {
-		if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') this.attempts++;
-	}
-
-	/** After a 401 in login mode, one new login for this request. */
-	mayLogInAgain(): boolean {
-		if (this.loggedInAgain) return false;
-		this.loggedInAgain = true;
-		return true;
-	}
-
-	done(): SendResult {
-		return { outcome: 'done', confirmedAt: new Date().toISOString(), attempts: this.attempts };
-	}
-
-	notFound(failure: Failure): SendResult {
-		return {
-			outcome: 'notFound',
-			confirmedAt: new Date().toISOString(),
-			attempts: this.attempts,
-			answerLost: this.policy.mayBeDone,
-			failure,
-			retries: this.policy.retries,
-		};
-	}
-
-	failed(failure: Failure): SendResult {
-		const { retries, mayBeDone } = this.policy;
-		return { outcome: 'failed', failure, attempts: this.attempts, retries, mayBeDone };
-	}
-
-	interrupted(mayBeDone = this.policy.mayBeDone): SendResult {
-		return { outcome: 'interrupted', attempts: this.attempts, mayBeDone };
-	}
-}
-
 /** The execution's cancel signal (Stop, workflow timeout), on n8n versions that have one. */
 export function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined {
 	const withSignal = ctx as Partial<Pick<IExecuteFunctions, 'getExecutionCancelSignal'>>;
-	return typeof withSignal.getExecutionCancelSignal === 'function'
-		? withSignal.getExecutionCancelSignal.call(ctx)
-		: undefined;
+	return withSignal.getExecutionCancelSignal?.call(ctx);
 }
 
 function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
@@ -174,7 +105,7 @@ function httpFailure(attempt: Extract<Attempt, { kind: 'response' }>): Failure {
  * shared by every run in this process that uses the same account.
  */
 export class Twin24Client {
-	readonly stats: TransportStats = { requests: 0, retries: 0, rateLimited: 0 };
+	readonly stats = { requests: 0, retries: 0, rateLimited: 0 };
 
 	/**
 	 * One signal per request waiting for its turn, all aborted with the run's: up to 50 waiters
@@ -218,13 +149,12 @@ export class Twin24Client {
 				ctx,
 				checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL),
 			);
-		}
-		if (!loginMode && bearerTokenOf(credentials) === '') {
+		} else if (bearerTokenOf(credentials) === '') {
 			throw new NodeOperationError(ctx.getNode(), 'The Twin24 credential has no access token', {
 				description: 'Nothing was sent. Paste an access token into the Twin24 credential.',
 			});
 		}
-		const session = new TokenSession(credentials, loginMode, settings);
+		const session = new TokenSession(credentials, loginMode, settings, signal);
 		const credentialId = ctx.getNode().credentials?.[CREDENTIAL_TYPE]?.id ?? '';
 		const account = `${credentialId} ${cisBaseUrl}`;
 		return new Twin24Client(ctx, session, settings, cisBaseUrl, account, signal);
@@ -245,80 +175,65 @@ export class Twin24Client {
 		this.pace.release();
 	}
 
-	private get scheduler(): Scheduler {
-		return this.pace.scheduler;
-	}
-
 	/** Sends one request, retrying only this request, and only where that is safe. */
 	async send(request: PlannedRequest, item: SendingItem): Promise<SendResult> {
 		const tries = new RequestTries(this.settings, item.mayBeDone);
 		for (;;) {
-			const turn = await this.turn();
-			if (turn.kind === 'interrupted') return tries.interrupted();
-			if (turn.kind === 'withheld') return tries.failed(turn.failure);
-			const use = await this.session.withToken(
-				async (credentials) => await this.attempt(request, credentials),
-				this.signal,
-			);
-			this.scheduler.answered(turn.ticket, this.signalOf(use));
+			const ticket = await this.turn(tries);
+			if ('outcome' in ticket) return ticket;
+			const use = await this.session.withToken((credentials) => this.attempt(request, credentials));
+			const signal = this.signalOf(use);
+			if (signal.kind === 'refused') this.stats.rateLimited++;
+			this.pace.scheduler.answered(ticket, signal);
 			if (use.kind === 'interrupted') return tries.interrupted();
 			if (use.kind === 'unusable') return tries.failed(use.failure);
-			const next = this.afterAttempt(use, tries);
-			if (next.kind === 'result') return next.result;
-			if (next.kind === 'retry') {
-				this.stats.retries++;
-				this.ctx.logger.debug(
-					`Twin24: retrying item ${item.index} after ${kindOf(next.after)} (retry ${tries.policy.retries} of ${this.settings.maxRetries})`,
-				);
-				const waited = next.waitMs <= 0 || (await this.waitOutsideSlot(next.waitMs, item.slot));
-				if (!waited) return tries.interrupted();
-			}
+			const result = await this.afterAttempt(use, tries, item);
+			if (result !== undefined) return result;
 		}
 	}
 
 	/** What an attempt says about the account's limit: the one reading is in pacing/signals. */
 	private signalOf(use: TokenUse): Signal {
 		if (use.kind !== 'sent' || use.attempt.kind === 'error') return SILENT;
-		const statusCode = use.attempt.kind === 'success' ? 200 : use.attempt.statusCode;
-		return readSignal(statusCode, use.attempt.headers, Date.now());
+		return readSignal(use.attempt.statusCode, use.attempt.headers, Date.now());
 	}
 
-	/** What to do after one attempt: answer with a result, log in again, or retry after a wait. */
-	private afterAttempt(
+	/**
+	 * What one attempt leaves: the request's result, or none when the request goes again (after a
+	 * new login, or after the wait before a retry).
+	 */
+	private async afterAttempt(
 		{ attempt, tokenUsed }: Extract<TokenUse, { kind: 'sent' }>,
 		tries: RequestTries,
-	): Next {
+		item: SendingItem,
+	): Promise<SendResult | undefined> {
 		tries.count(attempt);
 		// n8n aborts the requests in flight when the execution is cancelled; Twin24 may have them.
-		if (attempt.kind === 'error' && this.cancelled) return result(tries.interrupted(true));
-		if (attempt.kind === 'success') return result(tries.done());
+		if (attempt.kind === 'error' && executionCancelSignal(this.ctx)?.aborted === true) {
+			return tries.interrupted(true);
+		}
+		if (attempt.kind === 'success') return tries.done();
 		if (attempt.kind === 'response' && attempt.statusCode === 401) {
 			if (this.session.loginMode && tries.mayLogInAgain()) {
 				this.session.invalidate(tokenUsed);
-				return { kind: 'logInAgain' };
+				return undefined;
 			}
 			const { apiMessage } = attempt;
 			const refused: Failure = { kind: 'tokenRefused', statusCode: 401, apiMessage };
-			return result(tries.failed(this.session.markUnusable(refused)));
-		}
-		if (attempt.kind === 'response' && attempt.statusCode === 404) {
-			return result(tries.notFound(httpFailure(attempt)));
+			return tries.failed(this.session.markUnusable(refused));
 		}
 		const failure = attempt.kind === 'error' ? attempt.failure : httpFailure(attempt);
-		const retryAfterMs = attempt.kind === 'response' ? this.readRetryAfter(attempt) : undefined;
-		const decision = tries.policy.afterFailure(failure, retryAfterMs);
-		if (!decision.retry) return result(tries.failed(decision.failure));
-		return { kind: 'retry', after: failure, waitMs: decision.waitMs };
-	}
-
-	/** The answer's Retry-After, counting the refusals for overload. */
-	private readRetryAfter(attempt: Extract<Attempt, { kind: 'response' }>): number | undefined {
-		if (isOverload(attempt.statusCode)) this.stats.rateLimited++;
-		return parseRetryAfter(attempt.headers['retry-after']);
-	}
-
-	private get cancelled(): boolean {
-		return executionCancelSignal(this.ctx)?.aborted === true;
+		if (attempt.kind === 'response' && attempt.statusCode === 404) return tries.notFound(failure);
+		const retryAfterMs =
+			attempt.kind === 'response' ? parseRetryAfter(attempt.headers['retry-after']) : undefined;
+		const waitMs = tries.afterFailure(failure, retryAfterMs);
+		if (typeof waitMs !== 'number') return waitMs;
+		this.stats.retries++;
+		this.ctx.logger.debug(
+			`Twin24: retrying item ${item.index} after ${kindOf(failure)} (retry ${tries.retries} of ${this.settings.maxRetries})`,
+		);
+		const waited = waitMs <= 0 || (await this.waitOutsideSlot(waitMs, item.slot));
+		return waited ? undefined : tries.interrupted();
 	}
 
 	/** Waits before a retry with the item's slot given to another item; false if the run ended. */
@@ -329,25 +244,25 @@ export class Twin24Client {
 	}
 
 	/**
-	 * Waits for the pace to let a request through, or says why it may not go: the run ended, no
-	 * request can succeed any more, or Twin24 asked for a longer wait than the node may make.
+	 * Waits for the pace to let a request through and gives its ticket; or the request's result
+	 * when the run ended, or when the turn is withheld: no request can succeed any more, or
+	 * Twin24 asked for a longer wait than the node may make.
 	 */
-	private async turn(): Promise<TurnForRequest> {
-		if (this.session.unusable) return { kind: 'withheld', failure: this.session.unusable };
-		if (this.signal.aborted) return { kind: 'interrupted' };
+	private async turn(tries: RequestTries): Promise<Ticket | SendResult> {
+		if (this.session.unusable) return tries.failed(this.session.unusable);
+		if (this.signal.aborted) return tries.interrupted();
 		const wait = new AbortController();
 		this.turnWaits.add(wait);
 		try {
-			const turn = await this.scheduler.turn(wait.signal, this.settings.maxWaitMs);
+			const turn = await this.pace.scheduler.turn(wait.signal, this.settings.maxWaitMs);
 			if (turn.kind === 'paused') {
-				const { statusCode, until } = turn;
-				const failure = waitTooLong(statusCode, until - Date.now(), this.settings.maxWaitMs);
-				return { kind: 'withheld', failure };
+				const tooLong = waitTooLong(turn.until - Date.now(), this.settings.maxWaitMs);
+				return tries.failed({ kind: 'waitTooLong', statusCode: turn.statusCode, ...tooLong });
 			}
-			if (turn.kind === 'cancelled') return { kind: 'interrupted' };
-			if (!this.signal.aborted) return { kind: 'granted', ticket: turn.ticket };
-			this.scheduler.answered(turn.ticket, SILENT);
-			return { kind: 'interrupted' };
+			if (turn.kind === 'cancelled') return tries.interrupted();
+			if (!this.signal.aborted) return turn.ticket;
+			this.pace.scheduler.answered(turn.ticket, SILENT);
+			return tries.interrupted();
 		} finally {
 			this.turnWaits.delete(wait);
 		}
@@ -370,12 +285,12 @@ export class Twin24Client {
 			// Success needs no body; reading one could only turn a done erasure into a retry.
 			if (statusCode >= 200 && statusCode < 300) {
 				response.body.destroy();
-				return { kind: 'success', headers };
+				return { kind: 'success', statusCode, headers };
 			}
 			const remainingMs = Math.max(1, this.settings.timeoutMs - (Date.now() - startedAt));
 			const body = await readCapped(response.body, AbortSignal.timeout(remainingMs));
-			if (!body.ok) return { kind: 'error', failure: body.failure };
-			const apiMessage = apiMessageOf(redact(body.text, secretsOf(credentials)));
+			if (typeof body !== 'string') return { kind: 'error', failure: body };
+			const apiMessage = apiMessageOf(redact(body, secretsOf(credentials)));
 			return { kind: 'response', statusCode, headers, apiMessage };
 		} catch (error) {
 			return { kind: 'error', failure: failureOfThrown(error) };

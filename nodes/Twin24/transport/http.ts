@@ -15,7 +15,7 @@ export type Headers = Readonly<Record<string, unknown>>;
 
 /** What one exchange with Twin24 gave: a 2xx, another answer, or no usable answer at all. */
 export type Attempt =
-	| { kind: 'success'; headers: Headers }
+	| { kind: 'success'; statusCode: number; headers: Headers }
 	| { kind: 'response'; statusCode: number; headers: Headers; apiMessage?: string }
 	| { kind: 'error'; failure: Failure };
 
@@ -45,13 +45,14 @@ export interface ResponseStream extends AsyncIterable<unknown> {
 /** Error bodies are read up to this size; the rest is dropped unread. */
 const MAX_BODY_BYTES = 64 * 1024;
 
-export type BodyRead = { ok: true; text: string } | { ok: false; failure: Failure };
-
 /**
  * Reads at most MAX_BODY_BYTES of a response body and drops the rest unread, so that a huge or
  * endless body costs neither memory nor time; gives up when the deadline passes.
  */
-export async function readCapped(stream: ResponseStream, deadline: AbortSignal): Promise<BodyRead> {
+export async function readCapped(
+	stream: ResponseStream,
+	deadline: AbortSignal,
+): Promise<string | Failure> {
 	const chunks: Buffer[] = [];
 	let size = 0;
 	const stop = () => stream.destroy();
@@ -67,12 +68,12 @@ export async function readCapped(stream: ResponseStream, deadline: AbortSignal):
 			}
 		}
 	} catch (error) {
-		if (!deadline.aborted) return { ok: false, failure: failureOfThrown(error) };
+		if (!deadline.aborted) return failureOfThrown(error);
 	} finally {
 		deadline.removeEventListener('abort', stop);
 	}
-	if (deadline.aborted) return { ok: false, failure: { kind: 'timeout' } };
-	return { ok: true, text: Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8') };
+	if (deadline.aborted) return { kind: 'timeout' };
+	return Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES).toString('utf8');
 }
 
 /** Longest API message quoted in an error; error bodies can be whole HTML pages. */
@@ -103,11 +104,10 @@ function messageField(body: Record<string, unknown>): string | undefined {
  */
 export function apiMessageOf(body: unknown): string | undefined {
 	if (body === undefined || body === null) return undefined;
-	if (typeof body === 'object' && !Buffer.isBuffer(body)) {
-		const field = messageField(body as Record<string, unknown>);
-		return field === undefined ? cut(JSON.stringify(body)) : cut(field);
+	if (typeof body === 'object') {
+		return cut(messageField(body as Record<string, unknown>) ?? JSON.stringify(body));
 	}
-	const text = Buffer.isBuffer(body) ? body.toString('utf8') : String(body);
+	const text = String(body);
 	if (text.trim() === '') return undefined;
 	try {
 		return apiMessageOf(JSON.parse(text) as unknown);

@@ -1,5 +1,7 @@
+import type { SendResult } from './client';
 import type { Failure } from './failures';
 import { waitTooLong } from './failures';
+import type { Attempt } from './http';
 import { isOverload } from './pacing/signals';
 
 /**
@@ -49,36 +51,16 @@ export function backoffMs(retry: number): number {
  * answering the retry of such an attempt then means "done", not "unknown ID".
  */
 export function mayBeDoneAfter(failure: Failure): boolean {
-	switch (failure.kind) {
-		case 'timeout':
-			return true;
-		case 'network':
-			return !NEVER_REACHED_NETWORK_CODES.has(failure.code);
-		case 'http':
-			return MAY_BE_DONE_STATUSES.has(failure.statusCode);
-		default:
-			return false;
-	}
+	if (failure.kind === 'network') return !NEVER_REACHED_NETWORK_CODES.has(failure.code);
+	if (failure.kind === 'http') return MAY_BE_DONE_STATUSES.has(failure.statusCode);
+	return failure.kind === 'timeout';
 }
 
 function isRetryable(failure: Failure): boolean {
-	switch (failure.kind) {
-		case 'http':
-			return RETRYABLE_STATUSES.has(failure.statusCode);
-		case 'network':
-			return RETRYABLE_NETWORK_CODES.has(failure.code);
-		case 'timeout':
-			return true;
-		case 'login':
-			return failure.retryable;
-		default:
-			return false;
-	}
-}
-
-/** Refused for overload (429, 503): under Max Wait, not Max Retries. See pacing/signals. */
-function isOverloaded(failure: Failure): boolean {
-	return failure.kind === 'http' && isOverload(failure.statusCode);
+	if (failure.kind === 'http') return RETRYABLE_STATUSES.has(failure.statusCode);
+	if (failure.kind === 'network') return RETRYABLE_NETWORK_CODES.has(failure.code);
+	if (failure.kind === 'login') return failure.retryable;
+	return failure.kind === 'timeout';
 }
 
 export interface RetryLimits {
@@ -87,59 +69,80 @@ export interface RetryLimits {
 	maxWaitMs: number;
 }
 
-export type RetryDecision = { retry: true; waitMs: number } | { retry: false; failure: Failure };
-
 /**
- * The retries of one request. A shared limit may refuse one request several times while its
+ * The tries of one request: its attempts and retries, whether Twin24 may have carried it out,
+ * and the result it ends with. A shared limit may refuse one request several times while its
  * window drains, so refusals for overload (429, 503) are retried for as long as Max Wait from
  * the first one, whatever their number; other trouble (408, 500, 502, 504, dropped connections,
  * timeouts) up to Max Retries times.
  */
-export class RetryPolicy {
+export class RequestTries {
 	retries = 0;
-	/** An attempt (of this request, or of an earlier run's) failed in a way Twin24 may have carried out. */
-	mayBeDone: boolean;
+	private attempts = 0;
 	private troubleRetries = 0;
 	private overloadedSince: number | undefined;
+	private loggedInAgain = false;
 
 	constructor(
 		private readonly limits: RetryLimits,
-		mayBeDone: boolean,
-	) {
-		this.mayBeDone = mayBeDone;
+		/** An attempt (of this request, or of an earlier run's) failed in a way Twin24 may have carried out. */
+		private mayBeDone: boolean,
+	) {}
+
+	/** Counts an attempt that reached the request itself (a failed login sends no erasure). */
+	count(attempt: Attempt): void {
+		if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') this.attempts++;
 	}
 
-	/** Whether to send the request again after `failure`, and after how long; counts the retry. */
-	afterFailure(failure: Failure, retryAfterMs?: number): RetryDecision {
-		if (mayBeDoneAfter(failure)) this.mayBeDone = true;
-		if (!isRetryable(failure)) return { retry: false, failure };
-		if (
-			failure.kind === 'http' &&
-			retryAfterMs !== undefined &&
-			retryAfterMs > this.limits.maxWaitMs
-		) {
-			return {
-				retry: false,
-				failure: waitTooLong(failure.statusCode, retryAfterMs, this.limits.maxWaitMs),
-			};
-		}
-		// After an overload the shared pace slows every request down; the refused one also waits
-		// out its own Retry-After, which the pace does not impose on the others.
-		const waitMs = isOverloaded(failure)
-			? (retryAfterMs ?? 0)
-			: Math.max(backoffMs(this.troubleRetries), retryAfterMs ?? 0);
-		if (!this.mayRetry(failure)) return { retry: false, failure };
-		this.retries++;
-		return { retry: true, waitMs };
-	}
-
-	private mayRetry(failure: Failure): boolean {
-		if (isOverloaded(failure)) {
-			this.overloadedSince ??= Date.now();
-			return Date.now() - this.overloadedSince <= this.limits.maxWaitMs;
-		}
-		if (this.troubleRetries >= this.limits.maxRetries) return false;
-		this.troubleRetries++;
+	/** After a 401 in login mode, one new login for this request. */
+	mayLogInAgain(): boolean {
+		if (this.loggedInAgain) return false;
+		this.loggedInAgain = true;
 		return true;
+	}
+
+	/** After `failure`: the wait before the request's retry (counted here), or its result. */
+	afterFailure(failure: Failure, retryAfterMs = 0): number | SendResult {
+		if (mayBeDoneAfter(failure)) this.mayBeDone = true;
+		if (!isRetryable(failure)) return this.failed(failure);
+		if (failure.kind === 'http' && retryAfterMs > this.limits.maxWaitMs) {
+			const wait = waitTooLong(retryAfterMs, this.limits.maxWaitMs);
+			return this.failed({ kind: 'waitTooLong', statusCode: failure.statusCode, ...wait });
+		}
+		const waitMs = this.waitBeforeRetry(failure, retryAfterMs);
+		if (waitMs === undefined) return this.failed(failure);
+		this.retries++;
+		return waitMs;
+	}
+
+	done(): SendResult {
+		return { outcome: 'done', confirmedAt: new Date().toISOString(), attempts: this.attempts };
+	}
+
+	notFound(failure: Failure): SendResult {
+		const { attempts, retries, mayBeDone: answerLost } = this;
+		const confirmedAt = new Date().toISOString();
+		return { outcome: 'notFound', confirmedAt, attempts, answerLost, failure, retries };
+	}
+
+	failed(failure: Failure): SendResult {
+		const { attempts, retries, mayBeDone } = this;
+		return { outcome: 'failed', failure, attempts, retries, mayBeDone };
+	}
+
+	interrupted(mayBeDone = this.mayBeDone): SendResult {
+		return { outcome: 'interrupted', attempts: this.attempts, mayBeDone };
+	}
+
+	/** How long to wait before retrying after `failure`; undefined once its budget is spent. */
+	private waitBeforeRetry(failure: Failure, retryAfterMs: number): number | undefined {
+		if (failure.kind === 'http' && isOverload(failure.statusCode)) {
+			// The shared pace slows every request down after an overload; the refused one also
+			// waits out its own Retry-After, which the pace does not impose on the others.
+			this.overloadedSince ??= Date.now();
+			return Date.now() - this.overloadedSince <= this.limits.maxWaitMs ? retryAfterMs : undefined;
+		}
+		if (this.troubleRetries >= this.limits.maxRetries) return undefined;
+		return Math.max(backoffMs(this.troubleRetries++), retryAfterMs);
 	}
 }

@@ -2,7 +2,7 @@ import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { SESSION_TOKEN_PROPERTY, bearerTokenOf } from './account';
 import type { Failure } from './failures';
-import { waitTooLongText } from './failures';
+import { waitTooLong } from './failures';
 import type { Attempt } from './http';
 import { pause } from './pacing/scheduler';
 import type { RetryLimits } from './retryPolicy';
@@ -16,10 +16,6 @@ export type TokenUse =
 	/** The signal ended the wait for the next login. */
 	| { kind: 'interrupted' };
 
-function loginFailureOf(attempt: Attempt): Extract<Failure, { kind: 'login' }> | undefined {
-	return attempt.kind === 'error' && attempt.failure.kind === 'login' ? attempt.failure : undefined;
-}
-
 /**
  * The bearer token of one run. Each request is sent with its own copy of the credential data,
  * so a token cleared by one request never empties the header of another in flight. In login
@@ -29,8 +25,8 @@ function loginFailureOf(attempt: Attempt): Extract<Failure, { kind: 'login' }> |
  * own message; between them the next login waits for the IAM's Retry-After, or a backoff.
  */
 export class TokenSession {
-	/** The login in progress, if any. */
-	private refreshing: Promise<void> | undefined;
+	/** The login in progress, if any: it resolves true when it failed. */
+	private refreshing: Promise<boolean> | undefined;
 	private failedLogins = 0;
 	private loginNotBefore = 0;
 	private unusableBecause: Failure | undefined;
@@ -39,6 +35,8 @@ export class TokenSession {
 		private readonly shared: ICredentialDataDecryptedObject,
 		readonly loginMode: boolean,
 		private readonly limits: RetryLimits,
+		/** The run's: it ends the wait for the next login. */
+		private readonly signal: AbortSignal,
 	) {}
 
 	/** Why no request can succeed any more, once that is so. */
@@ -62,7 +60,6 @@ export class TokenSession {
 	/** Sends one attempt with a copy of the credentials, logging in first when there is no token. */
 	async withToken(
 		send: (credentials: ICredentialDataDecryptedObject) => Promise<Attempt>,
-		signal: AbortSignal,
 	): Promise<TokenUse> {
 		for (;;) {
 			if (this.unusableBecause) return { kind: 'unusable', failure: this.unusableBecause };
@@ -73,15 +70,14 @@ export class TokenSession {
 			const credentials = { ...this.shared };
 			const loggingIn = this.loginMode && bearerTokenOf(credentials) === '';
 			if (loggingIn && this.loginNotBefore > Date.now()) {
-				await pause(this.loginNotBefore - Date.now(), signal);
-				if (signal.aborted) return { kind: 'interrupted' };
+				await pause(this.loginNotBefore - Date.now(), this.signal);
+				if (this.signal.aborted) return { kind: 'interrupted' };
 				continue;
 			}
 			const sending = send(credentials);
 			if (loggingIn) {
-				const login = this.followLogin(sending, credentials);
-				this.refreshing = login.then(() => undefined);
-				const loginFailed = await login;
+				this.refreshing = this.followLogin(sending, credentials);
+				const loginFailed = await this.refreshing;
 				this.refreshing = undefined;
 				if (loginFailed) continue;
 			}
@@ -94,28 +90,20 @@ export class TokenSession {
 		sending: Promise<Attempt>,
 		credentials: ICredentialDataDecryptedObject,
 	): Promise<boolean> {
-		const failure = loginFailureOf(await sending);
-		if (failure === undefined) {
+		const attempt = await sending;
+		if (attempt.kind !== 'error' || attempt.failure.kind !== 'login') {
 			const token = credentials[SESSION_TOKEN_PROPERTY];
 			if (typeof token === 'string' && token !== '') this.shared[SESSION_TOKEN_PROPERTY] = token;
 			this.failedLogins = 0;
 			return false;
 		}
+		const { failure } = attempt;
 		this.failedLogins++;
 		const waitMs = failure.retryAfterMs ?? backoffMs(this.failedLogins - 1);
 		if (!failure.retryable || this.failedLogins > this.limits.maxRetries) {
-			const tries =
-				this.failedLogins === 1 ? '1 login attempt' : `${this.failedLogins} login attempts`;
-			this.markUnusable({ ...failure, message: `${failure.message} (${tries})` });
+			this.markUnusable({ ...failure, logins: this.failedLogins });
 		} else if (waitMs > this.limits.maxWaitMs) {
-			const resumeAt = new Date(Date.now() + waitMs).toISOString();
-			const wait = waitTooLongText(
-				waitMs,
-				this.limits.maxWaitMs,
-				resumeAt,
-				'before the next login',
-			);
-			this.markUnusable({ ...failure, message: `${failure.message} ${wait}.` });
+			this.markUnusable({ ...failure, wait: waitTooLong(waitMs, this.limits.maxWaitMs) });
 		} else {
 			this.loginNotBefore = Date.now() + waitMs;
 		}
