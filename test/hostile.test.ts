@@ -21,6 +21,7 @@ import {
 	clearCapturedN8nLog,
 	testCredential,
 } from './harness/engine';
+import { apiMessageOf } from '../nodes/Twin24/transport/http';
 import type { AnswerCase, AnswerContext } from './hostile/answers';
 import { ANSWER_CASES } from './hostile/answers';
 import type { BaseUrlCase } from './hostile/baseUrls';
@@ -660,4 +661,19 @@ describe('credential test', () => {
 		'$name',
 		async (testCase) => await runCredentialTestCase(testCase),
 	);
+});
+
+// The login's error body takes this path too (the credential's failedLogin), where no scripted
+// answer reaches: bare JSON is read once, never parsed again as the text it stands for.
+describe('an error body is read once, whatever JSON it is', () => {
+	test.each([
+		['42', '42'],
+		['true', 'true'],
+		['null', 'null'],
+		['"just a string"', 'just a string'],
+		['"42"', '42'],
+		['{"error":{"message":"ID format invalid"}}', 'ID format invalid'],
+		['<p>Access <b>denied</b></p>', 'Access denied'],
+		[' ', undefined],
+	])('%j', (body, message) => expect(apiMessageOf(body)).toBe(message));
 });

@@ -116,6 +116,24 @@ export const ANSWER_CASES: readonly AnswerCase[] = [
 		expect: failure(400, [/just a string/]),
 	},
 	{
+		// Read as JSON and again as text, a bare number recursed until the process ran out of memory.
+		name: 'JSON that is a bare number',
+		arrange: respond({ status: 400, body: '42', headers: { 'Content-Type': 'application/json' } }),
+		requests: 1,
+		expect: failure(400, [/42/]),
+	},
+	{
+		name: 'JSON that is a bare true, on a 500 retried up to Max Retries',
+		arrange: respond(
+			{ status: 500, body: 'true' },
+			{ status: 500, body: 'true' },
+			{ status: 500, body: 'true' },
+		),
+		options: { maxRetries: 2 },
+		requests: 3,
+		expect: failure(500, [/true/]),
+	},
+	{
 		name: 'JSON with a nested error.message',
 		arrange: respond({
 			status: 422,

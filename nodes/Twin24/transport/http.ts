@@ -102,17 +102,22 @@ function messageField(body: Record<string, unknown>): string | undefined {
  * The API's own explanation from an error body: a JSON `message`/`error`/`detail` field when
  * there is one, else the text, on one line and cut to a readable length.
  */
-export function apiMessageOf(body: unknown): string | undefined {
-	if (body === undefined || body === null) return undefined;
-	if (typeof body === 'object') {
-		return cut(messageField(body as Record<string, unknown>) ?? JSON.stringify(body));
+export function apiMessageOf(body: string): string | undefined {
+	const json = parseJson(body);
+	if (typeof json === 'object' && json !== null) {
+		return cut(messageField(json as Record<string, unknown>) ?? JSON.stringify(json));
 	}
-	const text = String(body);
+	// A bare JSON string says its message; a bare number or `true` is only the body's text.
+	const text = typeof json === 'string' ? json : body;
 	if (text.trim() === '') return undefined;
+	return cut(text.replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' '));
+}
+
+function parseJson(text: string): unknown {
 	try {
-		return apiMessageOf(JSON.parse(text) as unknown);
+		return JSON.parse(text) as unknown;
 	} catch {
-		return cut(text.replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ').replace(/<[^>]*>/g, ' '));
+		return undefined;
 	}
 }
 
