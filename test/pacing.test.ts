@@ -697,6 +697,7 @@ describe('signals: every answer classified once', () => {
 		[429, { 'retry-after': 'soon' }, 'refused', undefined],
 		[200, {}, 'taken', undefined],
 		[404, {}, 'taken', undefined],
+		[408, {}, 'silent', undefined],
 		[500, {}, 'silent', undefined],
 		[502, { 'retry-after': '1' }, 'silent', undefined],
 		[504, {}, 'silent', undefined],

@@ -11,11 +11,10 @@ import { isOverload } from './pacing/signals';
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
+/** Dropped or refused connections (a timeout, ECONNABORTED or ETIMEDOUT, is a Failure of its own). */
 const RETRYABLE_NETWORK_CODES = new Set([
 	'ECONNRESET',
 	'ECONNREFUSED',
-	'ECONNABORTED',
-	'ETIMEDOUT',
 	'EPIPE',
 	'EAI_AGAIN',
 	'EHOSTUNREACH',

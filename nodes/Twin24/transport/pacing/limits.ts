@@ -18,25 +18,30 @@ export interface Ticket {
  * requests let through after it have used some of it already.
  */
 export class AnnouncedQuota {
-	/** Requests per second the server stated (a quota and its window), if it did. */
-	rate = Number.POSITIVE_INFINITY;
 	/** The quota and the window the server stated, if it did. */
 	stated: { limit: number; windowMs: number } | undefined;
 	private remaining: number | undefined;
 	private asOfSeq = -1;
 	private resetAt = Number.NEGATIVE_INFINITY;
 
+	/** Requests per second the server stated, if it did. */
+	get rate(): number {
+		const { stated } = this;
+		return stated === undefined
+			? Number.POSITIVE_INFINITY
+			: (stated.limit * 1000) / stated.windowMs;
+	}
+
 	/** Takes the newest announcement; true when it states a rate for the first time. */
 	note(ticket: Ticket, quota: Quota, now: number): boolean {
-		const firstRate = this.rate === Number.POSITIVE_INFINITY;
+		const firstRate = this.stated === undefined;
 		if (quota.limit !== undefined && quota.windowMs !== undefined && quota.limit > 0) {
-			this.rate = (quota.limit * 1000) / quota.windowMs;
 			this.stated = { limit: quota.limit, windowMs: quota.windowMs };
 		}
 		if (quota.remaining !== undefined && ticket.seq > this.asOfSeq) {
 			this.noteRemaining(ticket.seq, quota.remaining, quota.resetMs, now);
 		}
-		return firstRate && this.rate !== Number.POSITIVE_INFINITY;
+		return firstRate && this.stated !== undefined;
 	}
 
 	/** Whether a refusal is the quota's: the server says none is left and when it resets. */

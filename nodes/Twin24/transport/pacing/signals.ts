@@ -37,18 +37,14 @@ export type Signal =
 
 export const SILENT: Signal = { kind: 'silent' };
 
-/** Statuses of trouble, not of the limit: the request may not have reached the limit at all. */
-function saysNothingOfTheLimit(statusCode: number): boolean {
-	return statusCode >= 500 && !isOverload(statusCode);
-}
-
 /** The one classification of an answer for the pace. */
 export function readSignal(
 	statusCode: number,
 	headers: Readonly<Record<string, unknown>>,
 	now: number,
 ): Signal {
-	if (saysNothingOfTheLimit(statusCode)) return SILENT;
+	// Trouble, not the limit (408, 500, 502, 504): the request may not have reached the limit at all.
+	if (statusCode === 408 || (statusCode >= 500 && !isOverload(statusCode))) return SILENT;
 	const quota = readQuota(headers, now);
 	if (!isOverload(statusCode)) return { kind: 'taken', quota };
 	const retryAfterMs = parseRetryAfter(headers['retry-after'], now);
