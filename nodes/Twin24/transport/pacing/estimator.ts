@@ -181,16 +181,12 @@ export class RateEstimator {
 	}
 
 	/**
-	 * The rate the server refused at, as far as a cut can tell: what it took over the last window,
-	 * or early in a run what it took after the start's burst. A young refusal while the rate was
-	 * below that says nothing of a rate (a burst was refused): a limit read from it could be far
-	 * below the real one, and short runs that follow one another would never leave it.
+	 * The rate the server refused at: the rate, or what the server took if less, over the last
+	 * window or, early in a run, after the start's burst (requests sent at once are no rate).
 	 */
 	private refusedRate({ upper, afterBurst }: TakenRate): number {
-		if (this.measuredWholeWindow) return Math.min(this.rate, upper);
-		return afterBurst !== undefined && afterBurst < this.rate
-			? afterBurst
-			: Number.POSITIVE_INFINITY;
+		const taken = this.measuredWholeWindow ? upper : afterBurst;
+		return Math.min(this.rate, taken ?? Number.POSITIVE_INFINITY);
 	}
 
 	/** The multiplicative decrease, measured: a share of what the server took. */
