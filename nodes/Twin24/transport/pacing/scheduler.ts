@@ -22,10 +22,6 @@ const CATCH_UP_MS = 10;
 /** Gaps shorter than this between turns are a busy process's jitter, not a pace left unused. */
 const IDLE_GAP_MS = 100;
 
-function isAborted(signal: AbortSignal | undefined): boolean {
-	return signal?.aborted === true;
-}
-
 /**
  * Waits ms in slices, so that no timer outlives an aborted wait by more than one. It ends within a
  * slice once `signal` aborts, looking at it only, so that any number of waits may share one (a
@@ -33,7 +29,7 @@ function isAborted(signal: AbortSignal | undefined): boolean {
  */
 export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 	const until = Date.now() + ms;
-	for (let left = ms; left > 0 && !isAborted(signal); left = until - Date.now()) {
+	for (let left = ms; left > 0 && signal?.aborted !== true; left = until - Date.now()) {
 		await sleep(Math.min(left, PAUSE_SLICE_MS));
 	}
 }
@@ -102,14 +98,11 @@ export class Scheduler {
 	 * then); told at once when the server takes nothing for longer than `maxWaitMs`.
 	 */
 	async turn(signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<Turn> {
-		if (isAborted(signal)) return CANCELLED;
+		if (signal?.aborted === true) return CANCELLED;
 		const now = this.clock.now();
 		const tooLong = this.pausedTooLong(now, maxWaitMs);
 		if (tooLong !== undefined) return tooLong;
-		if (this.waiters.length === 0) {
-			this.noteIdle(now);
-			if (this.turnAt(now) <= now) return { kind: 'go', ticket: this.take(now) };
-		}
+		if (this.waiters.length === 0) this.noteIdle(now);
 		return await new Promise<Turn>((resolve) => {
 			const waiter: Waiter = { resolve, signal, maxWaitMs, onAbort: () => this.drop(waiter) };
 			signal?.addEventListener('abort', waiter.onAbort, { once: true });
@@ -176,9 +169,7 @@ export class Scheduler {
 					this.wake = undefined;
 					continue;
 				}
-				const waiter = this.waiters.shift() as Waiter;
-				waiter.signal?.removeEventListener('abort', waiter.onAbort);
-				waiter.resolve({ kind: 'go', ticket: this.take(now) });
+				this.leave(this.waiters[0], { kind: 'go', ticket: this.take(now) });
 			}
 		} finally {
 			this.dispatching = false;
@@ -194,11 +185,15 @@ export class Scheduler {
 	private tellPausedTooLong(now: number): void {
 		for (const waiter of [...this.waiters]) {
 			const tooLong = this.pausedTooLong(now, waiter.maxWaitMs);
-			if (tooLong === undefined) continue;
-			this.waiters.splice(this.waiters.indexOf(waiter), 1);
-			waiter.signal?.removeEventListener('abort', waiter.onAbort);
-			waiter.resolve(tooLong);
+			if (tooLong !== undefined) this.leave(waiter, tooLong);
 		}
+	}
+
+	/** A waiter's wait ends with `turn`. */
+	private leave(waiter: Waiter, turn: Turn): void {
+		this.waiters.splice(this.waiters.indexOf(waiter), 1);
+		waiter.signal?.removeEventListener('abort', waiter.onAbort);
+		waiter.resolve(turn);
 	}
 
 	private take(now: number): Ticket {
@@ -219,11 +214,9 @@ export class Scheduler {
 		if (now - dueAt >= IDLE_GAP_MS) this.estimator.record.idle(dueAt, now);
 	}
 
+	/** Its signal aborted while it waited (a waiter that leaves stops listening). */
 	private drop(waiter: Waiter): void {
-		const index = this.waiters.indexOf(waiter);
-		if (index < 0) return;
-		this.waiters.splice(index, 1);
-		waiter.resolve(CANCELLED);
+		this.leave(waiter, CANCELLED);
 		if (this.waiters.length === 0) this.wake?.abort();
 	}
 
