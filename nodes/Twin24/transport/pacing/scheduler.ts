@@ -74,8 +74,10 @@ export class Scheduler {
 	private seq = 0;
 	private nextAt = Number.NEGATIVE_INFINITY;
 	private lastGivenAt: number | undefined;
-	private dispatching = false;
-	/** Wakes the dispatcher early: the last waiter left, or an answer freed room. */
+	/**
+	 * The dispatcher's wait, set while it runs (it yields only there); aborted, it wakes early:
+	 * the last waiter left, or an answer freed room.
+	 */
 	private wake: AbortController | undefined;
 	/** Requests each user of this pace still has to send, as far as it told. */
 	private readonly backlogs = new Map<object, number>();
@@ -152,27 +154,22 @@ export class Scheduler {
 		);
 	}
 
-	/** Lets the waiters through one by one; runs only while someone waits. */
+	/** Lets the waiters through one by one; runs only while someone waits, and once (see wake). */
 	private async dispatch(): Promise<void> {
-		if (this.dispatching) return;
-		this.dispatching = true;
-		try {
-			while (this.waiters.length > 0) {
-				const now = this.clock.now();
-				this.tellPausedTooLong(now);
-				if (this.waiters.length === 0) break;
-				const at = this.turnAt(now);
-				if (at > now) {
-					this.wake = new AbortController();
-					const waitMs = Number.isFinite(at) ? at - now : PACE_TUNING.windowMs;
-					await this.clock.wait(waitMs, this.wake.signal);
-					this.wake = undefined;
-					continue;
-				}
-				this.leave(this.waiters[0], { kind: 'go', ticket: this.take(now) });
+		if (this.wake !== undefined) return;
+		while (this.waiters.length > 0) {
+			const now = this.clock.now();
+			this.tellPausedTooLong(now);
+			if (this.waiters.length === 0) break;
+			const at = this.turnAt(now);
+			if (at > now) {
+				this.wake = new AbortController();
+				const waitMs = Number.isFinite(at) ? at - now : PACE_TUNING.windowMs;
+				await this.clock.wait(waitMs, this.wake.signal);
+				this.wake = undefined;
+				continue;
 			}
-		} finally {
-			this.dispatching = false;
+			this.leave(this.waiters[0], { kind: 'go', ticket: this.take(now) });
 		}
 	}
 
