@@ -19,6 +19,8 @@ export class RateEstimator {
 	pause = { until: 0, statusCode: 429 };
 	readonly quota = new AnnouncedQuota();
 	readonly cap = new InFlightCap();
+	/** The last request let through (0: none yet). */
+	lastSeq = 0;
 	private phase: 'start' | 'probe' = 'start';
 	/** The rate the server last refused at: beyond it, a probe costs a refusal. */
 	private refusedAt = Number.POSITIVE_INFINITY;
@@ -26,7 +28,6 @@ export class RateEstimator {
 	private cutSeq = 0;
 	private cutAt = Number.NEGATIVE_INFINITY;
 	private cutsInWindow = 0;
-	private lastSeq = 0;
 	/** Where the probe's time counts from: the cut, moved on while the rate could not be used. */
 	private probeFrom = Number.NEGATIVE_INFINITY;
 	private grownAt: number | undefined;

@@ -71,7 +71,6 @@ export class Scheduler {
 	private readonly waiters: Waiter[] = [];
 	/** Tickets given and not answered yet. */
 	private readonly open = new Set<number>();
-	private seq = 0;
 	private nextAt = Number.NEGATIVE_INFINITY;
 	private lastGivenAt: number | undefined;
 	/**
@@ -145,12 +144,12 @@ export class Scheduler {
 	private turnAt(now: number): number {
 		this.estimator.grow(now, this.backlog());
 		if (this.open.size >= this.estimator.cap.current(now)) return Number.POSITIVE_INFINITY;
-		const inBurst = this.estimator.inStartBurst(this.seq + 1);
+		const seq = this.estimator.lastSeq + 1;
 		return Math.max(
 			now - CATCH_UP_MS,
-			inBurst ? Number.NEGATIVE_INFINITY : this.nextAt,
+			this.estimator.inStartBurst(seq) ? Number.NEGATIVE_INFINITY : this.nextAt,
 			this.estimator.pause.until,
-			this.estimator.roomAt(this.seq + 1, now),
+			this.estimator.roomAt(seq, now),
 		);
 	}
 
@@ -194,11 +193,11 @@ export class Scheduler {
 	}
 
 	private take(now: number): Ticket {
-		if (!this.estimator.inStartBurst(this.seq + 1))
+		const seq = this.estimator.lastSeq + 1;
+		if (!this.estimator.inStartBurst(seq))
 			this.nextAt = Math.max(now - CATCH_UP_MS, this.nextAt) + 1000 / this.estimator.rate;
-		this.seq++;
-		this.open.add(this.seq);
-		const ticket = { seq: this.seq, sentAt: now, inFlight: this.open.size };
+		this.open.add(seq);
+		const ticket = { seq, sentAt: now, inFlight: this.open.size };
 		this.estimator.noteSent(ticket);
 		this.lastGivenAt = now;
 		return ticket;
