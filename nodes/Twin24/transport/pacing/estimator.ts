@@ -19,6 +19,8 @@ export class RateEstimator {
 	pause = { until: 0, statusCode: 429 };
 	readonly quota = new AnnouncedQuota();
 	readonly cap = new InFlightCap();
+	/** Since when no one uses the pace; undefined while it is in use. */
+	restingSince: number | undefined;
 	/** The last request let through (0: none yet). */
 	lastSeq = 0;
 	private phase: 'start' | 'probe' = 'start';
@@ -31,7 +33,6 @@ export class RateEstimator {
 	/** Where the probe's time counts from: the cut, moved on while the rate could not be used. */
 	private probeFrom = Number.NEGATIVE_INFINITY;
 	private grownAt: number | undefined;
-	private restingSince: number | undefined;
 	/** Requests sent after the last cut that the server took. */
 	private takenSinceCut = 0;
 	/** Whether the last cut measured a whole window: only then is its count the window's (see roomAt). */

@@ -132,7 +132,13 @@ export class Scheduler {
 		this.estimator.rest(this.clock.now());
 	}
 
-	/** Taken up again: it goes on from where it was. */
+	/** How long no one has used the pace; undefined while it is in use. */
+	get restedMs(): number | undefined {
+		const since = this.estimator.restingSince;
+		return since === undefined ? undefined : this.clock.now() - since;
+	}
+
+	/** Taken up again (if it rested): it goes on from where it was. */
 	resume(): void {
 		this.estimator.resume(this.clock.now());
 	}
