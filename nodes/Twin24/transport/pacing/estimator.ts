@@ -5,7 +5,6 @@
  */
 import type { Ticket } from './limits';
 import { AnnouncedQuota, InFlightCap } from './limits';
-import type { TakenRate } from './record';
 import { SendRecord } from './record';
 import type { Signal } from './signals';
 import { PACE_TUNING as LAW } from './tuning';
@@ -182,34 +181,26 @@ export class RateEstimator {
 		return Math.sqrt(LAW.decrease) * this.refusedAt;
 	}
 
-	/**
-	 * The rate the server refused at: the rate, or what the server took if less, over the last
-	 * window or, early in a run, after the start's burst (requests sent at once are no rate).
-	 */
-	private refusedRate({ upper, afterBurst }: TakenRate): number {
-		const taken = this.measuredWholeWindow ? upper : afterBurst;
-		return Math.min(this.rate, taken ?? Number.POSITIVE_INFINITY);
-	}
-
 	/** The multiplicative decrease, measured: a share of what the server took. */
 	private cut(now: number, closed: boolean): void {
 		const infinite = Number.POSITIVE_INFINITY;
 		const unknown = { lower: infinite, upper: infinite, weighed: infinite, afterBurst: undefined };
-		const taken = this.record.takenRate(now) ?? unknown;
-		const { lower, upper } = taken;
+		const { lower, upper, weighed, afterBurst } = this.record.takenRate(now) ?? unknown;
 		// Still refused after a pause with nothing taken since: the server's window is full, and what
 		// it took over the last window is what it holds, however young the run. (Refused again
 		// before any pause may be a token bucket found empty, which refills at once.)
 		const full = closed && this.closedPauses > 0;
-		const weighed = full ? lower : taken.weighed;
 		this.measuredWholeWindow = (full || lower === upper) && Number.isFinite(lower);
-		this.refusedAt = this.refusedRate(taken);
+		// Refused at the rate, or at what the server took if less: over the last window or, early in
+		// a run, after the start's burst (requests sent at once are no rate).
+		const takenRate = this.measuredWholeWindow ? upper : afterBurst;
+		this.refusedAt = Math.min(this.rate, takenRate ?? infinite);
 		// A cut the server answers with more refusals within a window was not enough (the window's
 		// count still holds a burst): each such cut goes twice as deep as the one before.
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
 		this.cutAt = now;
 		const decrease = full ? LAW.decrease : LAW.decrease ** (2 ** (this.cutsInWindow - 1));
-		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, weighed));
+		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, full ? lower : weighed));
 		this.phase = 'probe';
 		this.cutSeq = this.lastSeq;
 		this.probeFrom = now;
