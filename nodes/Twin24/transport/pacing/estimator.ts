@@ -89,7 +89,10 @@ export class RateEstimator {
 		const from = this.grownAt ?? now;
 		this.grownAt = now;
 		this.noteTakenAbove(now);
-		const ceiling = this.ceiling(now, backlog);
+		// The most the rate may grow to. Below the start rate, what was sent lately holds nothing
+		// back: a start is that fast.
+		const used = Math.max(LAW.startRate, LAW.headroom * this.record.sentRate(now));
+		const ceiling = Math.min(this.quota.rate, used, this.refusedCeiling(backlog));
 		if (this.rate >= ceiling) {
 			this.rate = Math.max(LAW.lowestRate, Math.min(this.rate, this.refusedCeiling(backlog)));
 			// Held back (too few items, a busy process): the probe waits too.
@@ -158,13 +161,6 @@ export class RateEstimator {
 		if (taken !== undefined && taken.lower === taken.upper && taken.lower > this.refusedAt) {
 			this.refusedAt = taken.lower;
 		}
-	}
-
-	/** The most the rate may grow to now. */
-	private ceiling(now: number, backlog: number): number {
-		// Below the start rate, what was sent lately holds nothing back: a start is that fast.
-		const used = Math.max(LAW.startRate, LAW.headroom * this.record.sentRate(now));
-		return Math.min(this.quota.rate, used, this.refusedCeiling(backlog));
 	}
 
 	/**
