@@ -1,7 +1,6 @@
 import type { ICredentialDataDecryptedObject, IExecuteFunctions } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type { BaseUrlCheck } from './account';
 import {
 	CREDENTIAL_TYPE,
 	DEFAULT_CIS_BASE_URL,
@@ -80,7 +79,9 @@ export function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | und
 	return withSignal.getExecutionCancelSignal?.call(ctx);
 }
 
-function usableBaseUrl(ctx: IExecuteFunctions, check: BaseUrlCheck): string {
+/** A credential field's base URL, checked; throws, saying how to fix it, when it is unusable. */
+function usableUrl(ctx: IExecuteFunctions, value: unknown, label: string, example: string): string {
+	const check = checkBaseUrl(value, label, example);
 	if (check.ok) return check.url;
 	throw new NodeOperationError(ctx.getNode(), check.message, {
 		description: 'Nothing was sent. Open the Twin24 credential and correct the URL.',
@@ -140,15 +141,9 @@ export class Twin24Client {
 	): Promise<Twin24Client> {
 		const credentials = await ctx.getCredentials<ICredentialDataDecryptedObject>(CREDENTIAL_TYPE);
 		const loginMode = credentials.authMode === 'emailPassword';
-		const cisBaseUrl = usableBaseUrl(
-			ctx,
-			checkBaseUrl(credentials.cisBaseUrl, 'CIS Base URL', DEFAULT_CIS_BASE_URL),
-		);
+		const cisBaseUrl = usableUrl(ctx, credentials.cisBaseUrl, 'CIS Base URL', DEFAULT_CIS_BASE_URL);
 		if (loginMode) {
-			usableBaseUrl(
-				ctx,
-				checkBaseUrl(credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL),
-			);
+			usableUrl(ctx, credentials.iamBaseUrl, 'IAM Base URL', DEFAULT_IAM_BASE_URL);
 		} else if (bearerTokenOf(credentials) === '') {
 			throw new NodeOperationError(ctx.getNode(), 'The Twin24 credential has no access token', {
 				description: 'Nothing was sent. Paste an access token into the Twin24 credential.',

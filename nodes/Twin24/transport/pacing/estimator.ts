@@ -5,7 +5,6 @@
  */
 import type { Ticket } from './limits';
 import { AnnouncedQuota, InFlightCap } from './limits';
-import type { TakenRate } from './record';
 import { SendRecord } from './record';
 import type { Signal } from './signals';
 import { PACE_TUNING as LAW } from './tuning';
@@ -19,6 +18,10 @@ export class RateEstimator {
 	pause = { until: 0, statusCode: 429 };
 	readonly quota = new AnnouncedQuota();
 	readonly cap = new InFlightCap();
+	/** Since when no one uses the pace; undefined while it is in use. */
+	restingSince: number | undefined;
+	/** The last request let through (0: none yet). */
+	lastSeq = 0;
 	private phase: 'start' | 'probe' = 'start';
 	/** The rate the server last refused at: beyond it, a probe costs a refusal. */
 	private refusedAt = Number.POSITIVE_INFINITY;
@@ -26,11 +29,9 @@ export class RateEstimator {
 	private cutSeq = 0;
 	private cutAt = Number.NEGATIVE_INFINITY;
 	private cutsInWindow = 0;
-	private lastSeq = 0;
 	/** Where the probe's time counts from: the cut, moved on while the rate could not be used. */
 	private probeFrom = Number.NEGATIVE_INFINITY;
 	private grownAt: number | undefined;
-	private restingSince: number | undefined;
 	/** Requests sent after the last cut that the server took. */
 	private takenSinceCut = 0;
 	/** Whether the last cut measured a whole window: only then is its count the window's (see roomAt). */
@@ -88,7 +89,10 @@ export class RateEstimator {
 		const from = this.grownAt ?? now;
 		this.grownAt = now;
 		this.noteTakenAbove(now);
-		const ceiling = this.ceiling(now, backlog);
+		// The most the rate may grow to. Below the start rate, what was sent lately holds nothing
+		// back: a start is that fast.
+		const used = Math.max(LAW.startRate, LAW.headroom * this.record.sentRate(now));
+		const ceiling = Math.min(this.quota.rate, used, this.refusedCeiling(backlog));
 		if (this.rate >= ceiling) {
 			this.rate = Math.max(LAW.lowestRate, Math.min(this.rate, this.refusedCeiling(backlog)));
 			// Held back (too few items, a busy process): the probe waits too.
@@ -159,13 +163,6 @@ export class RateEstimator {
 		}
 	}
 
-	/** The most the rate may grow to now. */
-	private ceiling(now: number, backlog: number): number {
-		// Below the start rate, what was sent lately holds nothing back: a start is that fast.
-		const used = Math.max(LAW.startRate, LAW.headroom * this.record.sentRate(now));
-		return Math.min(this.quota.rate, used, this.refusedCeiling(backlog));
-	}
-
 	/**
 	 * With little work left, not beyond the rate last refused: a refusal then holds its request, and
 	 * the run, for a whole Retry-After, which costs as much as `probeWorthMs` at the rate. Runs that
@@ -180,34 +177,26 @@ export class RateEstimator {
 		return Math.sqrt(LAW.decrease) * this.refusedAt;
 	}
 
-	/**
-	 * The rate the server refused at: the rate, or what the server took if less, over the last
-	 * window or, early in a run, after the start's burst (requests sent at once are no rate).
-	 */
-	private refusedRate({ upper, afterBurst }: TakenRate): number {
-		const taken = this.measuredWholeWindow ? upper : afterBurst;
-		return Math.min(this.rate, taken ?? Number.POSITIVE_INFINITY);
-	}
-
 	/** The multiplicative decrease, measured: a share of what the server took. */
 	private cut(now: number, closed: boolean): void {
 		const infinite = Number.POSITIVE_INFINITY;
 		const unknown = { lower: infinite, upper: infinite, weighed: infinite, afterBurst: undefined };
-		const taken = this.record.takenRate(now) ?? unknown;
-		const { lower, upper } = taken;
+		const { lower, upper, weighed, afterBurst } = this.record.takenRate(now) ?? unknown;
 		// Still refused after a pause with nothing taken since: the server's window is full, and what
 		// it took over the last window is what it holds, however young the run. (Refused again
 		// before any pause may be a token bucket found empty, which refills at once.)
 		const full = closed && this.closedPauses > 0;
-		const weighed = full ? lower : taken.weighed;
 		this.measuredWholeWindow = (full || lower === upper) && Number.isFinite(lower);
-		this.refusedAt = this.refusedRate(taken);
+		// Refused at the rate, or at what the server took if less: over the last window or, early in
+		// a run, after the start's burst (requests sent at once are no rate).
+		const takenRate = this.measuredWholeWindow ? upper : afterBurst;
+		this.refusedAt = Math.min(this.rate, takenRate ?? infinite);
 		// A cut the server answers with more refusals within a window was not enough (the window's
 		// count still holds a burst): each such cut goes twice as deep as the one before.
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
 		this.cutAt = now;
 		const decrease = full ? LAW.decrease : LAW.decrease ** (2 ** (this.cutsInWindow - 1));
-		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, weighed));
+		this.rate = Math.max(LAW.lowestRate, decrease * Math.min(this.rate, full ? lower : weighed));
 		this.phase = 'probe';
 		this.cutSeq = this.lastSeq;
 		this.probeFrom = now;

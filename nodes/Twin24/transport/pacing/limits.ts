@@ -33,13 +33,19 @@ export class AnnouncedQuota {
 	}
 
 	/** Takes the newest announcement; true when it states a rate for the first time. */
-	note(ticket: Ticket, quota: Quota, now: number): boolean {
+	note({ seq }: Ticket, { limit, remaining, resetMs, windowMs }: Quota, now: number): boolean {
 		const firstRate = this.stated === undefined;
-		if (quota.limit !== undefined && quota.windowMs !== undefined && quota.limit > 0) {
-			this.stated = { limit: quota.limit, windowMs: quota.windowMs };
-		}
-		if (quota.remaining !== undefined && ticket.seq > this.asOfSeq) {
-			this.noteRemaining(ticket.seq, quota.remaining, quota.resetMs, now);
+		if (limit !== undefined && windowMs !== undefined && limit > 0)
+			this.stated = { limit, windowMs };
+		if (remaining !== undefined && seq > this.asOfSeq) {
+			// More left than the requests sent since the last count leave: a new window began.
+			const newWindow =
+				this.remaining === undefined || remaining > this.remaining - (seq - this.asOfSeq);
+			this.remaining = remaining;
+			this.asOfSeq = seq;
+			if (resetMs !== undefined) {
+				this.resetAt = newWindow ? now + resetMs : Math.min(this.resetAt, now + resetMs);
+			}
 		}
 		return firstRate && this.stated !== undefined;
 	}
@@ -59,16 +65,6 @@ export class AnnouncedQuota {
 		const left = this.remaining - (nextSeq - 1 - this.asOfSeq);
 		return left > 0 ? Number.NEGATIVE_INFINITY : this.resetAt;
 	}
-
-	private noteRemaining(seq: number, remaining: number, resetMs: number | undefined, now: number) {
-		const expected = this.remaining === undefined ? 0 : this.remaining - (seq - this.asOfSeq);
-		const newWindow = this.remaining === undefined || remaining > expected;
-		this.remaining = remaining;
-		this.asOfSeq = seq;
-		if (resetMs === undefined) return;
-		const resetAt = now + resetMs;
-		this.resetAt = newWindow ? resetAt : Math.min(this.resetAt, resetAt);
-	}
 }
 
 /** The answers counted at the numbers in flight `from` up to `to` (excluded, or all above). */
@@ -87,7 +83,6 @@ export class InFlightCap {
 	limit = Number.POSITIVE_INFINITY;
 	/** The cap found: the most in flight the server took without refusing. */
 	private held = Number.POSITIVE_INFINITY;
-	private highestTaken = 0;
 	/** Answers taken and refused at each number in flight, indexed by it (sparse). */
 	private readonly takenAt: number[] = [];
 	private readonly refusedAt: number[] = [];
@@ -96,17 +91,16 @@ export class InFlightCap {
 
 	taken(ticket: Ticket): void {
 		this.takenAt[ticket.inFlight] = (this.takenAt[ticket.inFlight] ?? 0) + 1;
-		this.highestTaken = Math.max(this.highestTaken, ticket.inFlight);
 		// A probe one higher was taken: that is the cap now.
 		if (ticket.inFlight > this.held && ticket.inFlight <= this.limit) this.held = this.limit;
 	}
 
 	/**
 	 * Whether the cap may explain a refusal once the requests sent before it have answered: none
-	 * is known yet, and nothing was ever taken with as many in flight.
+	 * is known yet, and nothing was ever taken with as many in flight (`takenAt` ends past the most).
 	 */
 	mayExplain(ticket: Ticket): boolean {
-		return this.held === Number.POSITIVE_INFINITY && ticket.inFlight > this.highestTaken;
+		return this.held === Number.POSITIVE_INFINITY && ticket.inFlight >= this.takenAt.length;
 	}
 
 	/** Counts the refusal; true when the cap explains it (the rate then was not too high). */
@@ -136,12 +130,10 @@ export class InFlightCap {
 	 * something taken there): a cap, not a rate.
 	 */
 	private explains(inFlight: number): boolean {
-		if (inFlight < 2) return false;
 		const takenBelow = sum(this.takenAt, 1, inFlight);
 		const refusedBelow = sum(this.refusedAt, 1, inFlight);
 		const rarelyBelow = refusedBelow <= PACE_TUNING.capRefusedBelow * (takenBelow + refusedBelow);
-		return (
-			takenBelow > 0 && rarelyBelow && sum(this.refusedAt, inFlight) > sum(this.takenAt, inFlight)
-		);
+		const mostlyAbove = sum(this.refusedAt, inFlight) > sum(this.takenAt, inFlight);
+		return takenBelow > 0 && rarelyBelow && mostlyAbove;
 	}
 }

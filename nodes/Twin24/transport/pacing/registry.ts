@@ -1,4 +1,3 @@
-import type { PaceClock } from './scheduler';
 import { Scheduler, systemClock } from './scheduler';
 
 /**
@@ -19,10 +18,7 @@ export const REMEMBERED_PACES = 100;
 
 interface AccountPace {
 	scheduler: Scheduler;
-	clock: PaceClock;
 	users: number;
-	/** When the last user let go; undefined while the pace is in use. */
-	idleSince: number | undefined;
 }
 
 /** In the order the paces were last let go of (Map keeps insertion order). */
@@ -39,15 +35,9 @@ export interface PaceHandle {
 /** The one Scheduler of a Twin24 account (key = credential id + CIS base URL) in this process. */
 export function acquirePace(accountKey: string, clock = systemClock): PaceHandle {
 	forgetOldPaces();
-	const account = accountPaces.get(accountKey) ?? {
-		scheduler: new Scheduler(clock),
-		clock,
-		users: 0,
-		idleSince: undefined,
-	};
+	const account = accountPaces.get(accountKey) ?? { scheduler: new Scheduler(clock), users: 0 };
 	accountPaces.set(accountKey, account);
-	if (account.idleSince !== undefined) account.scheduler.resume();
-	account.idleSince = undefined;
+	account.scheduler.resume();
 	account.users++;
 	const user = {};
 	let released = false;
@@ -67,7 +57,6 @@ export function acquirePace(accountKey: string, clock = systemClock): PaceHandle
 
 /** Keeps an account's pace, now without users, as the most recently idle one. */
 function rest(accountKey: string, account: AccountPace): void {
-	account.idleSince = account.clock.now();
 	account.scheduler.rest();
 	accountPaces.delete(accountKey);
 	accountPaces.set(accountKey, account);
@@ -75,7 +64,7 @@ function rest(accountKey: string, account: AccountPace): void {
 }
 
 function idlePaces(): Array<[string, AccountPace]> {
-	return [...accountPaces].filter(([, account]) => account.idleSince !== undefined);
+	return [...accountPaces].filter(([, account]) => account.scheduler.restedMs !== undefined);
 }
 
 /**
@@ -85,7 +74,7 @@ function idlePaces(): Array<[string, AccountPace]> {
 function forgetOldPaces(): void {
 	const idle = idlePaces();
 	idle.forEach(([accountKey, account], index) => {
-		const tooOld = account.clock.now() - (account.idleSince ?? 0) > PACE_MEMORY_MS;
+		const tooOld = (account.scheduler.restedMs ?? 0) > PACE_MEMORY_MS;
 		if (tooOld || index < idle.length - REMEMBERED_PACES) accountPaces.delete(accountKey);
 	});
 }

@@ -22,10 +22,6 @@ const CATCH_UP_MS = 10;
 /** Gaps shorter than this between turns are a busy process's jitter, not a pace left unused. */
 const IDLE_GAP_MS = 100;
 
-function isAborted(signal: AbortSignal | undefined): boolean {
-	return signal?.aborted === true;
-}
-
 /**
  * Waits ms in slices, so that no timer outlives an aborted wait by more than one. It ends within a
  * slice once `signal` aborts, looking at it only, so that any number of waits may share one (a
@@ -33,7 +29,7 @@ function isAborted(signal: AbortSignal | undefined): boolean {
  */
 export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 	const until = Date.now() + ms;
-	for (let left = ms; left > 0 && !isAborted(signal); left = until - Date.now()) {
+	for (let left = ms; left > 0 && signal?.aborted !== true; left = until - Date.now()) {
 		await sleep(Math.min(left, PAUSE_SLICE_MS));
 	}
 }
@@ -75,11 +71,12 @@ export class Scheduler {
 	private readonly waiters: Waiter[] = [];
 	/** Tickets given and not answered yet. */
 	private readonly open = new Set<number>();
-	private seq = 0;
 	private nextAt = Number.NEGATIVE_INFINITY;
 	private lastGivenAt: number | undefined;
-	private dispatching = false;
-	/** Wakes the dispatcher early: the last waiter left, or an answer freed room. */
+	/**
+	 * The dispatcher's wait, set while it runs (it yields only there); aborted, it wakes early:
+	 * the last waiter left, or an answer freed room.
+	 */
 	private wake: AbortController | undefined;
 	/** Requests each user of this pace still has to send, as far as it told. */
 	private readonly backlogs = new Map<object, number>();
@@ -102,14 +99,11 @@ export class Scheduler {
 	 * then); told at once when the server takes nothing for longer than `maxWaitMs`.
 	 */
 	async turn(signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<Turn> {
-		if (isAborted(signal)) return CANCELLED;
+		if (signal?.aborted === true) return CANCELLED;
 		const now = this.clock.now();
 		const tooLong = this.pausedTooLong(now, maxWaitMs);
 		if (tooLong !== undefined) return tooLong;
-		if (this.waiters.length === 0) {
-			this.noteIdle(now);
-			if (this.turnAt(now) <= now) return { kind: 'go', ticket: this.take(now) };
-		}
+		if (this.waiters.length === 0) this.noteIdle(now);
 		return await new Promise<Turn>((resolve) => {
 			const waiter: Waiter = { resolve, signal, maxWaitMs, onAbort: () => this.drop(waiter) };
 			signal?.addEventListener('abort', waiter.onAbort, { once: true });
@@ -138,7 +132,13 @@ export class Scheduler {
 		this.estimator.rest(this.clock.now());
 	}
 
-	/** Taken up again: it goes on from where it was. */
+	/** How long no one has used the pace; undefined while it is in use. */
+	get restedMs(): number | undefined {
+		const since = this.estimator.restingSince;
+		return since === undefined ? undefined : this.clock.now() - since;
+	}
+
+	/** Taken up again (if it rested): it goes on from where it was. */
 	resume(): void {
 		this.estimator.resume(this.clock.now());
 	}
@@ -150,38 +150,31 @@ export class Scheduler {
 	private turnAt(now: number): number {
 		this.estimator.grow(now, this.backlog());
 		if (this.open.size >= this.estimator.cap.current(now)) return Number.POSITIVE_INFINITY;
-		const inBurst = this.estimator.inStartBurst(this.seq + 1);
+		const seq = this.estimator.lastSeq + 1;
 		return Math.max(
 			now - CATCH_UP_MS,
-			inBurst ? Number.NEGATIVE_INFINITY : this.nextAt,
+			this.estimator.inStartBurst(seq) ? Number.NEGATIVE_INFINITY : this.nextAt,
 			this.estimator.pause.until,
-			this.estimator.roomAt(this.seq + 1, now),
+			this.estimator.roomAt(seq, now),
 		);
 	}
 
-	/** Lets the waiters through one by one; runs only while someone waits. */
+	/** Lets the waiters through one by one; runs only while someone waits, and once (see wake). */
 	private async dispatch(): Promise<void> {
-		if (this.dispatching) return;
-		this.dispatching = true;
-		try {
-			while (this.waiters.length > 0) {
-				const now = this.clock.now();
-				this.tellPausedTooLong(now);
-				if (this.waiters.length === 0) break;
-				const at = this.turnAt(now);
-				if (at > now) {
-					this.wake = new AbortController();
-					const waitMs = Number.isFinite(at) ? at - now : PACE_TUNING.windowMs;
-					await this.clock.wait(waitMs, this.wake.signal);
-					this.wake = undefined;
-					continue;
-				}
-				const waiter = this.waiters.shift() as Waiter;
-				waiter.signal?.removeEventListener('abort', waiter.onAbort);
-				waiter.resolve({ kind: 'go', ticket: this.take(now) });
+		if (this.wake !== undefined) return;
+		while (this.waiters.length > 0) {
+			const now = this.clock.now();
+			this.tellPausedTooLong(now);
+			if (this.waiters.length === 0) break;
+			const at = this.turnAt(now);
+			if (at > now) {
+				this.wake = new AbortController();
+				const waitMs = Number.isFinite(at) ? at - now : PACE_TUNING.windowMs;
+				await this.clock.wait(waitMs, this.wake.signal);
+				this.wake = undefined;
+				continue;
 			}
-		} finally {
-			this.dispatching = false;
+			this.leave(this.waiters[0], { kind: 'go', ticket: this.take(now) });
 		}
 	}
 
@@ -194,19 +187,23 @@ export class Scheduler {
 	private tellPausedTooLong(now: number): void {
 		for (const waiter of [...this.waiters]) {
 			const tooLong = this.pausedTooLong(now, waiter.maxWaitMs);
-			if (tooLong === undefined) continue;
-			this.waiters.splice(this.waiters.indexOf(waiter), 1);
-			waiter.signal?.removeEventListener('abort', waiter.onAbort);
-			waiter.resolve(tooLong);
+			if (tooLong !== undefined) this.leave(waiter, tooLong);
 		}
 	}
 
+	/** A waiter's wait ends with `turn`. */
+	private leave(waiter: Waiter, turn: Turn): void {
+		this.waiters.splice(this.waiters.indexOf(waiter), 1);
+		waiter.signal?.removeEventListener('abort', waiter.onAbort);
+		waiter.resolve(turn);
+	}
+
 	private take(now: number): Ticket {
-		if (!this.estimator.inStartBurst(this.seq + 1))
+		const seq = this.estimator.lastSeq + 1;
+		if (!this.estimator.inStartBurst(seq))
 			this.nextAt = Math.max(now - CATCH_UP_MS, this.nextAt) + 1000 / this.estimator.rate;
-		this.seq++;
-		this.open.add(this.seq);
-		const ticket = { seq: this.seq, sentAt: now, inFlight: this.open.size };
+		this.open.add(seq);
+		const ticket = { seq, sentAt: now, inFlight: this.open.size };
 		this.estimator.noteSent(ticket);
 		this.lastGivenAt = now;
 		return ticket;
@@ -219,11 +216,9 @@ export class Scheduler {
 		if (now - dueAt >= IDLE_GAP_MS) this.estimator.record.idle(dueAt, now);
 	}
 
+	/** Its signal aborted while it waited (a waiter that leaves stops listening). */
 	private drop(waiter: Waiter): void {
-		const index = this.waiters.indexOf(waiter);
-		if (index < 0) return;
-		this.waiters.splice(index, 1);
-		waiter.resolve(CANCELLED);
+		this.leave(waiter, CANCELLED);
 		if (this.waiters.length === 0) this.wake?.abort();
 	}
 

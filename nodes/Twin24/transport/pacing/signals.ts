@@ -5,14 +5,12 @@
  */
 
 /**
- * Statuses that say "too many requests, slow down": 429, and 503, which front-ends such as
+ * Whether a status says "too many requests, slow down": 429, and 503, which front-ends such as
  * nginx's `limit_req` send for the same reason (a 503 is overload until proven otherwise). Both
  * are retried for as long as Max Wait allows; nothing was carried out.
  */
-const OVERLOAD_STATUSES = new Set([429, 503]);
-
 export function isOverload(statusCode: number): boolean {
-	return OVERLOAD_STATUSES.has(statusCode);
+	return statusCode === 429 || statusCode === 503;
 }
 
 /** What an answer's rate-limit headers announce. Every field is optional: Twin24 documents none. */
@@ -112,21 +110,18 @@ function readPolicy(field: string | undefined): { limit?: number; windowMs?: num
  * field, and the older `X-RateLimit-*`.
  */
 export function readQuota(headers: Readonly<Record<string, unknown>>, now: number): Quota {
-	const field = (name: string) => text(headers[name]);
-	const combined = field('ratelimit');
-	const policy = readPolicy(field('ratelimit-policy') ?? field('x-ratelimit-policy'));
-	const limitField = field('ratelimit-limit') ?? field('x-ratelimit-limit');
+	const field = (name: string) =>
+		text(headers[`ratelimit-${name}`]) ?? text(headers[`x-ratelimit-${name}`]);
+	const combined = text(headers.ratelimit);
+	const policy = readPolicy(field('policy'));
+	const limitField = field('limit');
 	// A policy states its quota and window together; a bare limit may be a bucket's size.
 	const limit =
 		policy.windowMs !== undefined && policy.limit !== undefined
 			? policy.limit
 			: (number(limitField?.split(',')[0]) ?? parameter(combined, ['limit']) ?? policy.limit);
-	const remaining =
-		number(field('ratelimit-remaining') ?? field('x-ratelimit-remaining')) ??
-		parameter(combined, ['remaining', 'r']);
-	const reset =
-		number(field('ratelimit-reset') ?? field('x-ratelimit-reset')) ??
-		parameter(combined, ['reset', 't']);
+	const remaining = number(field('remaining')) ?? parameter(combined, ['remaining', 'r']);
+	const reset = number(field('reset')) ?? parameter(combined, ['reset', 't']);
 	return {
 		limit,
 		remaining,
