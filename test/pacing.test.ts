@@ -13,6 +13,8 @@ import {
 	pacesInUse,
 	pacesRemembered,
 } from '../nodes/Twin24/transport/pacing/registry';
+import { RateEstimator } from '../nodes/Twin24/transport/pacing/estimator';
+import { SendRecord } from '../nodes/Twin24/transport/pacing/record';
 import type { Ticket } from '../nodes/Twin24/transport/pacing/scheduler';
 import { pause } from '../nodes/Twin24/transport/pacing/scheduler';
 import type { Signal } from '../nodes/Twin24/transport/pacing/signals';
@@ -395,6 +397,16 @@ describe('in virtual time, the pace outlives the run', () => {
 		for (const run of sequence.slice(3)) expect(run.startRate).toBeGreaterThanOrEqual(85);
 	});
 
+	test("runs that are all end keep to the rate the first run's refusal read after its start burst, not below it: that reading holds no burst to keep clear of", async () => {
+		const { api, sequence } = await inSequence(BUCKET_10, 20, 50);
+
+		// Kept half a cut below it, as a whole window's count (which may hold a burst) is, the runs
+		// went at 95/s against a limit of 100/s.
+		expect(api.refused).toBe(1);
+		for (const run of sequence.slice(4)) expect(run.startRate).toBeGreaterThanOrEqual(97);
+		for (const run of sequence) expect(run.startRate).toBeLessThan(100);
+	});
+
 	test('40 runs of 50 under a sliding window of 250/s answering in 5 ms (the e2e loop): refused again with nothing taken since, the measure is a whole window, so the pace does not double past it; within 1.15 × one run of 2,000 (the back-to-back target)', async () => {
 		const limit: RateLimitSetting = { requestsPerSecond: 250 };
 		const oneRun = await runOne({ limit, latencyMs: 5, items: 2000, concurrency: 10 });
@@ -549,6 +561,15 @@ describe('the scheduler and the estimator', () => {
 		return turn.ticket;
 	}
 
+	test('early in a run, the rate taken is read from the end of the start burst, however long n8n takes to send it', () => {
+		const record = new SendRecord();
+		for (let at = 0; at < 30; at += 3) record.sentAt(at, true);
+		for (let at = 40; at <= 330; at += 10) record.sentAt(at, false);
+
+		// 30 requests in the 303 ms after the burst: 99/s (from the first request on, 91/s).
+		expect(record.takenRate(330)?.afterBurst).toBeCloseTo(99, 0);
+	});
+
 	test('refusals of requests sent before the cut are one event', async () => {
 		const clock = new VirtualClock();
 		const scheduler = new Scheduler(clock);
@@ -561,6 +582,29 @@ describe('the scheduler and the estimator', () => {
 
 		expect(scheduler.rate).toBe(afterFirst);
 		expect(afterFirst).toBeLessThan(50);
+	});
+
+	test("refused again after a pause, the end of the work keeps to what the server's window holds, not to the rate the cuts left while nothing was sent", () => {
+		const estimator = new RateEstimator();
+		let seq = 0;
+		const answer = (sentAt: number, signal: Signal) => {
+			const ticket = { seq: ++seq, sentAt, inFlight: 1 };
+			estimator.noteSent(ticket);
+			estimator.answered(ticket, signal, sentAt + 5, Number.POSITIVE_INFINITY);
+		};
+		// A second at 250/s, all taken; refused; refused again with nothing taken since, and again
+		// after the 100 ms pause that asked for: the window then holds the 218 requests after 125 ms.
+		for (let at = 0; at < 1000; at += 4) {
+			estimator.grow(at, Number.POSITIVE_INFINITY);
+			answer(at, TAKEN);
+		}
+		for (const at of [1000, 1010, 1120]) answer(at, refused(100));
+		estimator.rate = 1000;
+		estimator.grow(1300, 1);
+
+		// Read as the lower of the rate and the window, it was the rate two cuts left (213/s), and the
+		// end kept half a cut below that: 207/s.
+		expect(estimator.rate).toBeCloseTo(Math.sqrt(0.95) * 218, 0);
 	});
 
 	test('a long Retry-After on a first refusal holds only the refused request: the others go on', async () => {

@@ -23,8 +23,8 @@ export class RateEstimator {
 	/** The last request let through (0: none yet). */
 	lastSeq = 0;
 	private phase: 'start' | 'probe' = 'start';
-	/** The rate the server last refused at: beyond it, a probe costs a refusal. */
-	private refusedAt = Number.POSITIVE_INFINITY;
+	/** Just below the rate the server last refused at: beyond it, a probe costs a refusal. */
+	private belowRefused = Number.POSITIVE_INFINITY;
 	/** The last request let through when the rate was last cut (0: never cut). */
 	private cutSeq = 0;
 	private cutAt = Number.NEGATIVE_INFINITY;
@@ -154,13 +154,12 @@ export class RateEstimator {
 
 	/**
 	 * A whole window taken above the rate last refused: the limit is higher (it rose, or that
-	 * refusal was a start's), and the end of the work may go as fast.
+	 * refusal was a start's), and the end of the work may go as fast, kept below it as a cut's is.
 	 */
 	private noteTakenAbove(now: number): void {
 		const taken = this.record.takenRate(now);
-		if (taken !== undefined && taken.lower === taken.upper && taken.lower > this.refusedAt) {
-			this.refusedAt = taken.lower;
-		}
+		if (taken === undefined || taken.lower !== taken.upper) return;
+		this.belowRefused = Math.max(this.belowRefused, Math.sqrt(LAW.decrease) * taken.lower);
 	}
 
 	/**
@@ -174,7 +173,7 @@ export class RateEstimator {
 		const refusalCost = (this.rate * LAW.probeWorthMs) / 1000;
 		const probeEarned = this.takenSinceCut * LAW.refusalShare >= refusalCost;
 		if (leftMs >= LAW.probeWorthMs || probeEarned) return Number.POSITIVE_INFINITY;
-		return Math.sqrt(LAW.decrease) * this.refusedAt;
+		return this.belowRefused;
 	}
 
 	/** The multiplicative decrease, measured: a share of what the server took. */
@@ -187,10 +186,14 @@ export class RateEstimator {
 		// before any pause may be a token bucket found empty, which refills at once.)
 		const full = closed && this.closedPauses > 0;
 		this.measuredWholeWindow = (full || lower === upper) && Number.isFinite(lower);
-		// Refused at the rate, or at what the server took if less: over the last window or, early in
-		// a run, after the start's burst (requests sent at once are no rate).
-		const takenRate = this.measuredWholeWindow ? upper : afterBurst;
-		this.refusedAt = Math.min(this.rate, takenRate ?? infinite);
+		// Refused at the rate, or at what the server took if less: over the last window, which may
+		// hold a bucket's burst on top of its rate (kept half a cut below then), or, early in a run,
+		// after the start's burst (requests sent at once are no rate). Still refused after a pause,
+		// at what the window holds: the rate was cut meanwhile, with nothing sent at it.
+		const reading = this.measuredWholeWindow ? upper : afterBurst;
+		const refusedAt = full ? lower : Math.min(this.rate, reading ?? infinite);
+		const burstLeftOut = !this.measuredWholeWindow && refusedAt === afterBurst;
+		this.belowRefused = (burstLeftOut ? 1 : Math.sqrt(LAW.decrease)) * refusedAt;
 		// A cut the server answers with more refusals within a window was not enough (the window's
 		// count still holds a burst): each such cut goes twice as deep as the one before.
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;

@@ -21,7 +21,8 @@ function countAfter(times: readonly number[], from: number): number {
  * A rate read two ways, over the whole window and over the part of it since the first request,
  * and the two weighed by that part's share of the window: early in a run a count may be a burst
  * or a steady rate, and the longer it was counted the more its whole-window reading says.
- * `afterBurst` reads that part without the start's burst: requests sent at once are no rate.
+ * `afterBurst` reads only the time after the start's burst: requests sent at once are no rate,
+ * however long n8n takes to send them one by one.
  */
 export interface TakenRate {
 	lower: number;
@@ -87,7 +88,8 @@ export class SendRecord {
 		const share = young / busy;
 		const after = this.burstSentAt;
 		const paced = countAfter(this.sent, after) - countAfter(this.refused, after);
-		const afterBurst = paced >= LAW.minSamples ? (paced * 1000) / young : undefined;
+		const pacedMs = Math.max(1, Math.min(busy, now - Math.max(after, this.firstSentAt ?? now)));
+		const afterBurst = paced >= LAW.minSamples ? (paced * 1000) / pacedMs : undefined;
 		return { lower, upper, weighed: lower ** share * upper ** (1 - share), afterBurst };
 	}
 
