@@ -584,7 +584,8 @@ describe('the scheduler and the estimator', () => {
 		expect(afterFirst).toBeLessThan(50);
 	});
 
-	test("refused again after a pause, the end of the work keeps to what the server's window holds, not to the rate the cuts left while nothing was sent", () => {
+	/** An estimator, and a request sent to it at `sentAt` and answered 5 ms later. */
+	function answering() {
 		const estimator = new RateEstimator();
 		let seq = 0;
 		const answer = (sentAt: number, signal: Signal) => {
@@ -592,6 +593,11 @@ describe('the scheduler and the estimator', () => {
 			estimator.noteSent(ticket);
 			estimator.answered(ticket, signal, sentAt + 5, Number.POSITIVE_INFINITY);
 		};
+		return { estimator, answer };
+	}
+
+	test("refused again after a pause, the end of the work keeps to what the server's window holds, not to the rate the cuts left while nothing was sent", () => {
+		const { estimator, answer } = answering();
 		// A second at 250/s, all taken; refused; refused again with nothing taken since, and again
 		// after the 100 ms pause that asked for: the window then holds the 218 requests after 125 ms.
 		for (let at = 0; at < 1000; at += 4) {
@@ -605,6 +611,17 @@ describe('the scheduler and the estimator', () => {
 		// Read as the lower of the rate and the window, it was the rate two cuts left (213/s), and the
 		// end kept half a cut below that: 207/s.
 		expect(estimator.rate).toBeCloseTo(Math.sqrt(0.95) * 218, 0);
+	});
+
+	test('refused again after a pause with too few requests in the window to read it, the end of the work still keeps below the rate', () => {
+		const { estimator, answer } = answering();
+		for (const at of [0, 10, 20]) answer(at, TAKEN);
+		for (const at of [30, 40, 150]) answer(at, refused(100));
+		estimator.rate = 1000;
+		estimator.grow(300, 1);
+
+		// Read as what the window holds with nothing to read, the end had no ceiling at all.
+		expect(estimator.rate).toBeLessThan(50);
 	});
 
 	test('a long Retry-After on a first refusal holds only the refused request: the others go on', async () => {

@@ -191,7 +191,8 @@ export class RateEstimator {
 		// after the start's burst (requests sent at once are no rate). Still refused after a pause,
 		// at what the window holds: the rate was cut meanwhile, with nothing sent at it.
 		const reading = this.measuredWholeWindow ? upper : afterBurst;
-		const refusedAt = full ? lower : Math.min(this.rate, reading ?? infinite);
+		const refusedAt =
+			full && this.measuredWholeWindow ? lower : Math.min(this.rate, reading ?? infinite);
 		const burstLeftOut = !this.measuredWholeWindow && refusedAt === afterBurst;
 		this.belowRefused = (burstLeftOut ? 1 : Math.sqrt(LAW.decrease)) * refusedAt;
 		// A cut the server answers with more refusals within a window was not enough (the window's
