@@ -7,7 +7,8 @@ import type {
 import { NodeOperationError, sleep } from 'n8n-workflow';
 
 import type { ErasureOperation } from '../actions/erasure';
-import type { SendResult, Slot } from '../transport/client';
+import type { Slot } from '../transport/client';
+import type { SendResult } from '../transport/retryPolicy';
 import { Twin24Client, executionCancelSignal } from '../transport/client';
 import type { Failure } from '../transport/failures';
 import { toNodeError } from './failureMessages';

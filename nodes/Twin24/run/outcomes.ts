@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import type { ErasureOperation } from '../actions/erasure';
-import type { SendResult } from '../transport/client';
+import type { SendResult } from '../transport/retryPolicy';
 import type { Failure } from '../transport/failures';
 import type { PlannedRequest } from '../transport/http';
 import { isOverload } from '../transport/pacing/signals';

@@ -45,20 +45,16 @@ export class Twin24LoginError extends Error {
 	}
 }
 
-/**
- * Base URLs come from the credential. They decide where the token (and in login mode the
- * password) is sent, so anything that could send them somewhere unexpected makes the credential
- * unusable.
- */
-
 /** This machine, the one host plain http:// may go to. */
 const LOOPBACK_HOST = /^(localhost|\[::1\]|127(\.\d{1,3}){3})$/;
 
 export type BaseUrlCheck = { ok: true; url: string } | { ok: false; message: string };
 
 /**
- * Checks a base URL and gives it back without trailing slashes, so that `https://x/api/v1` and
- * `https://x/api/v1/` build the same request URL; or says what is wrong and how to fix it.
+ * Checks a base URL from the credential: it decides where the token (and the password) is sent,
+ * so anything that could send them somewhere unexpected makes it unusable. Gives it back without
+ * trailing slashes, so that `…/api/v1` and `…/api/v1/` build the same request URL; or says what
+ * is wrong and how to fix it.
  */
 export function checkBaseUrl(value: unknown, fieldLabel: string, example: string): BaseUrlCheck {
 	const unusable = (problem: string, fix = `Enter the API's base URL, e.g. ${example}`) => ({

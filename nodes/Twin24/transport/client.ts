@@ -20,7 +20,7 @@ import type { Ticket } from './pacing/scheduler';
 import { pause } from './pacing/scheduler';
 import type { Signal } from './pacing/signals';
 import { SILENT, parseRetryAfter, readSignal } from './pacing/signals';
-import type { RetryLimits } from './retryPolicy';
+import type { RetryLimits, SendResult } from './retryPolicy';
 import { RequestTries } from './retryPolicy';
 import type { TokenUse } from './session';
 import { TokenSession } from './session';
@@ -47,31 +47,6 @@ export interface SendingItem {
 	/** An earlier run's attempt may have been carried out: a 404 then means done. */
 	mayBeDone: boolean;
 }
-
-/** What became of one request, as far as Twin24 said. `attempts` counts the requests sent. */
-export type SendResult =
-	| { outcome: 'done'; confirmedAt: string; attempts: number }
-	/**
-	 * Twin24 answered 404. `answerLost`: an earlier attempt may have been carried out and its
-	 * answer lost, so the 404 is most likely this execution's own erasure.
-	 */
-	| {
-			outcome: 'notFound';
-			confirmedAt: string;
-			attempts: number;
-			answerLost: boolean;
-			failure: Failure;
-			retries: number;
-	  }
-	| {
-			outcome: 'failed';
-			failure: Failure;
-			attempts: number;
-			retries: number;
-			mayBeDone: boolean;
-	  }
-	/** The run ended (its signal) before Twin24 answered: the request was not sent, or not to the end. */
-	| { outcome: 'interrupted'; attempts: number; mayBeDone: boolean };
 
 /** The execution's cancel signal (Stop, workflow timeout), on n8n versions that have one. */
 export function executionCancelSignal(ctx: IExecuteFunctions): AbortSignal | undefined {
@@ -102,8 +77,8 @@ function httpFailure(attempt: Extract<Attempt, { kind: 'response' }>): Failure {
 
 /**
  * Everything that crosses the network: URLs, authentication, retries, pacing, cancellation and
- * turning what came back into a Failure. One client serves one run of the node; the pace is
- * shared by every run in this process that uses the same account.
+ * turning what came back into a Failure. One client serves one run of the node; its pace is the
+ * account's, shared by every run in this process that uses it.
  */
 export class Twin24Client {
 	readonly stats = { requests: 0, retries: 0, rateLimited: 0 };
@@ -116,7 +91,6 @@ export class Twin24Client {
 
 	private readonly endTurnWaits = () => this.turnWaits.forEach((wait) => wait.abort());
 
-	/** The account's pace, shared with every other run in this process that uses the account. */
 	private readonly pace: PaceHandle;
 
 	private constructor(
@@ -193,10 +167,7 @@ export class Twin24Client {
 		return readSignal(use.attempt.statusCode, use.attempt.headers, Date.now());
 	}
 
-	/**
-	 * What one attempt leaves: the request's result, or none when the request goes again (after a
-	 * new login, or after the wait before a retry).
-	 */
+	/** The request's result after one attempt; undefined when it goes again (new login, retry). */
 	private async afterAttempt(
 		{ attempt, tokenUsed }: Extract<TokenUse, { kind: 'sent' }>,
 		tries: RequestTries,

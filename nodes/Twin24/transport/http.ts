@@ -81,9 +81,8 @@ const MAX_API_MESSAGE_LENGTH = 300;
 
 function cut(text: string): string {
 	const oneLine = text.replace(/\s+/g, ' ').trim();
-	return oneLine.length > MAX_API_MESSAGE_LENGTH
-		? `${oneLine.slice(0, MAX_API_MESSAGE_LENGTH)}…`
-		: oneLine;
+	const ellipsis = oneLine.length > MAX_API_MESSAGE_LENGTH ? '…' : '';
+	return `${oneLine.slice(0, MAX_API_MESSAGE_LENGTH)}${ellipsis}`;
 }
 
 function messageField(body: Record<string, unknown>): string | undefined {

@@ -1,13 +1,9 @@
-import type { SendResult } from './client';
 import type { Failure } from './failures';
 import { waitTooLong } from './failures';
 import type { Attempt } from './http';
 import { isOverload } from './pacing/signals';
 
-/**
- * Every retry decision in one place: which failures are retried, for how long or how often, how
- * long to wait first, and which failures may have been carried out by Twin24 all the same.
- */
+/** Every retry decision: what is retried, how long or how often, the wait, what may be done. */
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
@@ -60,6 +56,25 @@ function isRetryable(failure: Failure): boolean {
 	if (failure.kind === 'network') return RETRYABLE_NETWORK_CODES.has(failure.code);
 	if (failure.kind === 'login') return failure.retryable;
 	return failure.kind === 'timeout';
+}
+
+/** What became of one request, as far as Twin24 said. `attempts` counts the requests sent. */
+export type SendResult = { attempts: number } & (
+	| { outcome: 'done'; confirmedAt: string }
+	/**
+	 * Twin24 answered 404. `answerLost`: an earlier attempt may have been carried out and its
+	 * answer lost, so the 404 is most likely this execution's own erasure.
+	 */
+	| ({ outcome: 'notFound'; confirmedAt: string; answerLost: boolean } & Retried)
+	| ({ outcome: 'failed'; mayBeDone: boolean } & Retried)
+	/** The run ended (its signal) before Twin24 answered: the request was not sent, or not to the end. */
+	| { outcome: 'interrupted'; mayBeDone: boolean }
+);
+
+/** Why a request that Twin24 did not carry out ended as it did, after how many retries. */
+interface Retried {
+	failure: Failure;
+	retries: number;
 }
 
 export interface RetryLimits {

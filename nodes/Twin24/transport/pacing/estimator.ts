@@ -52,9 +52,8 @@ export class RateEstimator {
 	}
 
 	/**
-	 * Learns from one answer. `oldestOpen` is the first request still in flight: a refusal while
-	 * requests sent before it are in flight is judged once they have answered, for only then can it
-	 * tell a cap on requests in flight (they were taken) from a rate (they were refused too).
+	 * Learns from one answer. `oldestOpen`: the first request in flight. A refusal is judged once the
+	 * requests sent before it answered: only then does it tell a cap (they were taken) from a rate.
 	 */
 	answered(ticket: Ticket, signal: Signal, now: number, oldestOpen: number): void {
 		if (signal.kind !== 'silent') {
@@ -81,10 +80,7 @@ export class RateEstimator {
 		else this.closedPauses = 0;
 	}
 
-	/**
-	 * Grows the rate up to `now` by the law: slow start, then the probe. `backlog` is the requests
-	 * still to send for every user of the pace.
-	 */
+	/** Grows the rate up to `now` by the law; `backlog`: requests every user still has to send. */
 	grow(now: number, backlog: number): void {
 		const from = this.grownAt ?? now;
 		this.grownAt = now;
@@ -113,11 +109,11 @@ export class RateEstimator {
 	}
 
 	/**
-	 * When the next request may go for the sake of a window: after a cut measured over a whole
-	 * window, none holds more requests the server took than the rate, so that what was sent faster
-	 * before the cut leaves the window instead of meeting it full. A quota stated with a window we
-	 * keep a record of is kept by that record: no trailing window holds more than the quota, which
-	 * fills a sliding window and never overruns a fixed one. Otherwise by what remains, until reset.
+	 * When the next request may go for a window's sake. After a cut measured over a whole window, no
+	 * window holds more taken requests than the rate: what went faster before the cut leaves it
+	 * instead of meeting it full. A quota stated with a window we keep a record of fills every
+	 * trailing window to the quota (a sliding one full, a fixed one never overrun); else by what
+	 * remains, until reset.
 	 */
 	roomAt(nextSeq: number, now: number): number {
 		const perWindow = Math.max(1, (this.rate * LAW.windowMs) / 1000);
@@ -163,10 +159,9 @@ export class RateEstimator {
 	}
 
 	/**
-	 * With little work left, not beyond the rate last refused: a refusal then holds its request, and
-	 * the run, for a whole Retry-After, which costs as much as `probeWorthMs` at the rate. Runs that
-	 * are all end (short runs that follow one another) probe once a refusal at that cost is a small
-	 * share of what was taken since the cut, so that a limit read low, or one that rose, is left.
+	 * The law's end of the work: not beyond the rate last refused. Runs that are all end (short runs
+	 * that follow one another) still probe now and then, so that a limit read low, or one that rose,
+	 * is left.
 	 */
 	private refusedCeiling(backlog: number): number {
 		const leftMs = (backlog * 1000) / this.rate;
@@ -195,8 +190,7 @@ export class RateEstimator {
 			full && this.measuredWholeWindow ? lower : Math.min(this.rate, reading ?? infinite);
 		const burstLeftOut = !this.measuredWholeWindow && refusedAt === afterBurst;
 		this.belowRefused = (burstLeftOut ? 1 : Math.sqrt(LAW.decrease)) * refusedAt;
-		// A cut the server answers with more refusals within a window was not enough (the window's
-		// count still holds a burst): each such cut goes twice as deep as the one before.
+		// More refusals within a window: the cut was not enough (the count still holds a burst).
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
 		this.cutAt = now;
 		const decrease = full ? LAW.decrease : LAW.decrease ** (2 ** (this.cutsInWindow - 1));

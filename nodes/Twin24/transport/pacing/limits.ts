@@ -27,9 +27,8 @@ export class AnnouncedQuota {
 	/** Requests per second the server stated, if it did. */
 	get rate(): number {
 		const { stated } = this;
-		return stated === undefined
-			? Number.POSITIVE_INFINITY
-			: (stated.limit * 1000) / stated.windowMs;
+		if (stated === undefined) return Number.POSITIVE_INFINITY;
+		return (stated.limit * 1000) / stated.windowMs;
 	}
 
 	/** Takes the newest announcement; true when it states a rate for the first time. */
@@ -125,10 +124,7 @@ export class InFlightCap {
 		return this.limit;
 	}
 
-	/**
-	 * At `inFlight` and above the server mostly refused, and below it almost never did (with
-	 * something taken there): a cap, not a rate.
-	 */
+	/** Whether the answers counted say a cap at `inFlight`, as the class says, not a rate. */
 	private explains(inFlight: number): boolean {
 		const takenBelow = sum(this.takenAt, 1, inFlight);
 		const refusedBelow = sum(this.refusedAt, 1, inFlight);

@@ -18,17 +18,16 @@ function countAfter(times: readonly number[], from: number): number {
 }
 
 /**
- * A rate read two ways, over the whole window and over the part of it since the first request,
- * and the two weighed by that part's share of the window: early in a run a count may be a burst
- * or a steady rate, and the longer it was counted the more its whole-window reading says.
- * `afterBurst` reads only the time after the start's burst: requests sent at once are no rate,
- * however long n8n takes to send them one by one.
+ * A rate read over the whole window (`lower`) and over the part of it since the first request
+ * (`upper`), and the two `weighed` by that part's share of the window: early in a run a count may
+ * be a burst or a steady rate, and the longer it was counted the more `lower` says. `afterBurst`
+ * reads only the time after the start's burst (requests sent at once are no rate, however long
+ * n8n takes to send them one by one); undefined when too few requests followed it.
  */
 export interface TakenRate {
 	lower: number;
 	upper: number;
 	weighed: number;
-	/** Undefined when too few requests followed the burst to tell a rate. */
 	afterBurst: number | undefined;
 }
 
@@ -40,7 +39,7 @@ export class SendRecord {
 	 * The quickest answer yet, sent to taken: a request reaches the server's window up to this
 	 * long after it was sent, so it leaves the window up to this long after our record says.
 	 */
-	private quickestAnswerMs = 0;
+	private quickestAnswerMs = Number.POSITIVE_INFINITY;
 	/** Send times of the requests of the last window, and of those refused among them. */
 	private readonly sent: number[] = [];
 	private readonly refused: number[] = [];
@@ -56,10 +55,7 @@ export class SendRecord {
 
 	/** A request sent at `sentAt` was taken, answered `now`. */
 	takenAt(sentAt: number, now: number): void {
-		const answerMs = now - sentAt;
-		if (this.quickestAnswerMs === 0 || answerMs < this.quickestAnswerMs) {
-			this.quickestAnswerMs = answerMs;
-		}
+		this.quickestAnswerMs = Math.min(this.quickestAnswerMs, now - sentAt);
 	}
 
 	/** A request sent at `sentAt` was refused. */
@@ -74,9 +70,7 @@ export class SendRecord {
 
 	/**
 	 * Requests per second the server took over the last window (sent less refused; those still in
-	 * flight are mostly taken), over the time someone wanted to send. Early in the first window the
-	 * count may be a start-up burst or a steady rate: `lower` reads it over the whole window,
-	 * `upper` over the time since the first request. Too few requests say nothing (undefined).
+	 * flight are mostly taken), over the time someone wanted to send; too few say nothing.
 	 */
 	takenRate(now: number): TakenRate | undefined {
 		this.forget(now);
@@ -105,7 +99,8 @@ export class SendRecord {
 		const from = now - windowMs;
 		const taken = countAfter(this.sent, from) - countAfter(this.refused, from);
 		if (taken < capacity) return Number.NEGATIVE_INFINITY;
-		return (this.sent.find((at) => at > from) ?? now) + windowMs + this.quickestAnswerMs;
+		const answerMs = Number.isFinite(this.quickestAnswerMs) ? this.quickestAnswerMs : 0;
+		return (this.sent.find((at) => at > from) ?? now) + windowMs + answerMs;
 	}
 
 	private idleInWindow(now: number): number {

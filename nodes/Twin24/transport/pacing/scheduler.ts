@@ -14,18 +14,14 @@ export type { Ticket } from './limits';
 
 /** Longest single sleep of `pause`: the most a timer can outlive an aborted wait. */
 const PAUSE_SLICE_MS = 50;
-/**
- * How far behind its schedule a turn may be given, to make up for timers that fire late (a busy
- * event loop): without it a late timer would lower the rate for good.
- */
+/** How far behind schedule a turn may go: a timer that fires late must not lower the rate. */
 const CATCH_UP_MS = 10;
 /** Gaps shorter than this between turns are a busy process's jitter, not a pace left unused. */
 const IDLE_GAP_MS = 100;
 
 /**
- * Waits ms in slices, so that no timer outlives an aborted wait by more than one. It ends within a
- * slice once `signal` aborts, looking at it only, so that any number of waits may share one (a
- * run's).
+ * Waits ms in slices, so that no timer outlives an aborted wait by more than one. It only looks at
+ * `signal`, never listens to it, so that any number of waits may share one (a run's).
  */
 export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 	const until = Date.now() + ms;

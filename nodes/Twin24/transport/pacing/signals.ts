@@ -6,8 +6,7 @@
 
 /**
  * Whether a status says "too many requests, slow down": 429, and 503, which front-ends such as
- * nginx's `limit_req` send for the same reason (a 503 is overload until proven otherwise). Both
- * are retried for as long as Max Wait allows; nothing was carried out.
+ * nginx's `limit_req` send for the same reason (a 503 is overload until proven otherwise).
  */
 export function isOverload(statusCode: number): boolean {
 	return statusCode === 429 || statusCode === 503;

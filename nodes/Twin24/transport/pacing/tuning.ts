@@ -40,9 +40,9 @@ export const PACE_TUNING = {
 	/** The window the server's rate is measured over: limits count "per second". */
 	windowMs: 1000,
 	/**
-	 * A cut keeps this share of what the server took. The rate is measured, not guessed, so the
-	 * cut needs only to clear what was in flight: 5 % (TCP's and the AWS SDKs' 30–50 % guess at a
-	 * rate they cannot measure). A cut that more refusals answer within a window goes twice as deep.
+	 * A cut keeps this share of what the server took. The rate is measured, not guessed, so the cut
+	 * needs only to clear what was in flight: 5 % (TCP's and the AWS SDKs' 30–50 % guess at a rate
+	 * they cannot measure).
 	 */
 	decrease: 0.95,
 	/**
