@@ -407,6 +407,22 @@ describe('in virtual time, the pace outlives the run', () => {
 		for (const run of sequence) expect(run.startRate).toBeLessThan(100);
 	});
 
+	test("runs that are all end keep to the limit the first run's refusal read however slow the answers: read up to when the refused request was sent, and not again from a bucket found empty right after the cut", async () => {
+		// Answers in 20 ms: one refusal; in 60 ms: the request after the cut refused at once too.
+		for (const [latencyMs, refusals, atLeast] of [
+			[20, 1, 99],
+			[60, 2, 94],
+		]) {
+			const { api, sequence } = await inSequence(BUCKET_10, 20, 50, 10, latencyMs);
+
+			// Read up to the refusal's answer, the runs went at 97.6/s; at 60 ms, read again from the
+			// bucket found empty, the end kept below the rate the cut had left: 75/s.
+			expect(api.refused).toBe(refusals);
+			for (const run of sequence.slice(5)) expect(run.startRate).toBeGreaterThanOrEqual(atLeast);
+			for (const run of sequence.slice(5)) expect(run.startRate).toBeLessThanOrEqual(100);
+		}
+	});
+
 	test('40 runs of 50 under a sliding window of 250/s answering in 5 ms (the e2e loop): refused again with nothing taken since, the measure is a whole window, so the pace does not double past it; within 1.15 × one run of 2,000 (the back-to-back target)', async () => {
 		const limit: RateLimitSetting = { requestsPerSecond: 250 };
 		const oneRun = await runOne({ limit, latencyMs: 5, items: 2000, concurrency: 10 });
@@ -565,9 +581,11 @@ describe('the scheduler and the estimator', () => {
 		const record = new SendRecord();
 		for (let at = 0; at < 30; at += 3) record.sentAt(at, true);
 		for (let at = 40; at <= 330; at += 10) record.sentAt(at, false);
+		record.refusedAt(330);
 
-		// 30 requests in the 303 ms after the burst: 99/s (from the first request on, 91/s).
-		expect(record.takenRate(330)?.afterBurst).toBeCloseTo(99, 0);
+		// 29 requests taken in the 303 ms from the burst to the refused one, which found the window
+		// between full and one short: 97.4/s (from the first request on, 89/s).
+		expect(record.rateAfterBurst(330)).toBeCloseTo(97.4, 1);
 	});
 
 	test('refusals of requests sent before the cut are one event', async () => {

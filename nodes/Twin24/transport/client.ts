@@ -210,9 +210,8 @@ export class Twin24Client {
 	}
 
 	/**
-	 * Waits for the pace to let a request through and gives its ticket; or the request's result
-	 * when the run ended, or when the turn is withheld: no request can succeed any more, or
-	 * Twin24 asked for a longer wait than the node may make.
+	 * Waits for the pace's turn and gives its ticket; or the request's result when the run ended, no
+	 * request can succeed any more, or Twin24 asked for a wait beyond Max Wait.
 	 */
 	private async turn(tries: RequestTries): Promise<Ticket | SendResult> {
 		if (this.session.unusable) return tries.failed(this.session.unusable);

@@ -75,7 +75,7 @@ export class RateEstimator {
 		// Refusals of requests sent before the last cut echo the overshoot that cut answered.
 		if (ticket.seq <= this.cutSeq) return;
 		const closed = this.cutSeq > 0 && this.takenSinceCut === 0;
-		this.cut(now, closed);
+		this.cut(now, ticket.sentAt, closed);
 		if (closed) this.pauseClosed(now, signal);
 		else this.closedPauses = 0;
 	}
@@ -172,24 +172,25 @@ export class RateEstimator {
 	}
 
 	/** The multiplicative decrease, measured: a share of what the server took. */
-	private cut(now: number, closed: boolean): void {
+	private cut(now: number, refusedSentAt: number, closed: boolean): void {
 		const infinite = Number.POSITIVE_INFINITY;
-		const unknown = { lower: infinite, upper: infinite, weighed: infinite, afterBurst: undefined };
-		const { lower, upper, weighed, afterBurst } = this.record.takenRate(now) ?? unknown;
+		const unknown = { lower: infinite, upper: infinite, weighed: infinite };
+		const { lower, upper, weighed } = this.record.takenRate(now) ?? unknown;
 		// Still refused after a pause with nothing taken since: the server's window is full, and what
-		// it took over the last window is what it holds, however young the run. (Refused again
-		// before any pause may be a token bucket found empty, which refills at once.)
+		// it took over the last window is what it holds, however young the run. Refused again before
+		// any pause, a token bucket may be found empty (it refills at once): no new reading.
 		const full = closed && this.closedPauses > 0;
 		this.measuredWholeWindow = (full || lower === upper) && Number.isFinite(lower);
 		// Refused at the rate, or at what the server took if less: over the last window, which may
 		// hold a bucket's burst on top of its rate (kept half a cut below then), or, early in a run,
-		// after the start's burst (requests sent at once are no rate). Still refused after a pause,
-		// at what the window holds: the rate was cut meanwhile, with nothing sent at it.
-		const reading = this.measuredWholeWindow ? upper : afterBurst;
-		const refusedAt =
-			full && this.measuredWholeWindow ? lower : Math.min(this.rate, reading ?? infinite);
+		// from the start's burst to the refused request. After a pause, at what the window holds:
+		// the rate was cut meanwhile, with nothing sent at it.
+		const afterBurst = this.record.rateAfterBurst(refusedSentAt);
+		const reading = (this.measuredWholeWindow ? upper : afterBurst) ?? infinite;
+		const refusedAt = full && this.measuredWholeWindow ? lower : Math.min(this.rate, reading);
 		const burstLeftOut = !this.measuredWholeWindow && refusedAt === afterBurst;
-		this.belowRefused = (burstLeftOut ? 1 : Math.sqrt(LAW.decrease)) * refusedAt;
+		if (!closed || full)
+			this.belowRefused = (burstLeftOut ? 1 : Math.sqrt(LAW.decrease)) * refusedAt;
 		// More refusals within a window: the cut was not enough (the count still holds a burst).
 		this.cutsInWindow = now - this.cutAt < LAW.windowMs ? this.cutsInWindow + 1 : 1;
 		this.cutAt = now;

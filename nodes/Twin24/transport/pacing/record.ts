@@ -20,15 +20,12 @@ function countAfter(times: readonly number[], from: number): number {
 /**
  * A rate read over the whole window (`lower`) and over the part of it since the first request
  * (`upper`), and the two `weighed` by that part's share of the window: early in a run a count may
- * be a burst or a steady rate, and the longer it was counted the more `lower` says. `afterBurst`
- * reads only the time after the start's burst (requests sent at once are no rate, however long
- * n8n takes to send them one by one); undefined when too few requests followed it.
+ * be a burst or a steady rate, and the longer it was counted the more `lower` says.
  */
 export interface TakenRate {
 	lower: number;
 	upper: number;
 	weighed: number;
-	afterBurst: number | undefined;
 }
 
 export class SendRecord {
@@ -80,11 +77,20 @@ export class SendRecord {
 		const young = Math.max(1, Math.min(busy, now - (this.firstSentAt ?? now)));
 		const [lower, upper] = [(taken * 1000) / busy, (taken * 1000) / young];
 		const share = young / busy;
-		const after = this.burstSentAt;
-		const paced = countAfter(this.sent, after) - countAfter(this.refused, after);
-		const pacedMs = Math.max(1, Math.min(busy, now - Math.max(after, this.firstSentAt ?? now)));
-		const afterBurst = paced >= LAW.minSamples ? (paced * 1000) / pacedMs : undefined;
-		return { lower, upper, weighed: lower ** share * upper ** (1 - share), afterBurst };
+		return { lower, upper, weighed: lower ** share * upper ** (1 - share) };
+	}
+
+	/**
+	 * Early in a run, the rate taken from the end of the start's burst (requests sent at once are no
+	 * rate, however long n8n takes to send them) to a refused request sent at `refusedSentAt`, which
+	 * found the window between full and one short: it counts half. Undefined when too few.
+	 */
+	rateAfterBurst(refusedSentAt: number): number | undefined {
+		const from = Math.max(this.burstSentAt, this.firstSentAt ?? refusedSentAt);
+		const between = (times: number[]) => times.filter((at) => at > from && at < refusedSentAt);
+		const taken = between(this.sent).length - between(this.refused).length;
+		if (taken < LAW.minSamples) return undefined;
+		return ((taken + 0.5) * 1000) / Math.max(1, refusedSentAt - from);
 	}
 
 	/** Requests per second sent over the last quarter window (the time since the first, early on). */

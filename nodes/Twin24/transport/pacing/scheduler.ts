@@ -69,10 +69,7 @@ export class Scheduler {
 	private readonly open = new Set<number>();
 	private nextAt = Number.NEGATIVE_INFINITY;
 	private lastGivenAt: number | undefined;
-	/**
-	 * The dispatcher's wait, set while it runs (it yields only there); aborted, it wakes early:
-	 * the last waiter left, or an answer freed room.
-	 */
+	/** The dispatcher's wait, set while it runs (it yields only there): aborted, it wakes early. */
 	private wake: AbortController | undefined;
 	/** Requests each user of this pace still has to send, as far as it told. */
 	private readonly backlogs = new Map<object, number>();
@@ -90,10 +87,7 @@ export class Scheduler {
 		return until > this.clock.now() ? until : 0;
 	}
 
-	/**
-	 * Waits for a turn, in the order asked. Cancelled once `signal` aborts (nothing may be sent
-	 * then); told at once when the server takes nothing for longer than `maxWaitMs`.
-	 */
+	/** A turn, in order: cancelled once `signal` aborts; told at once of a pause over `maxWaitMs`. */
 	async turn(signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<Turn> {
 		if (signal?.aborted === true) return CANCELLED;
 		const now = this.clock.now();
@@ -114,7 +108,7 @@ export class Scheduler {
 		// Tickets are added in order, so the first one left is the oldest still in flight.
 		const oldestOpen = this.open.values().next().value ?? Number.POSITIVE_INFINITY;
 		this.estimator.answered(ticket, signal, this.clock.now(), oldestOpen);
-		this.wake?.abort();
+		this.wake?.abort(); // the answer may have freed room
 	}
 
 	/** How many requests `user` still has to send; undefined when it is done with the pace. */

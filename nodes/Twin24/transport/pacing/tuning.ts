@@ -16,8 +16,8 @@
  *   sender, so that n8n processes sharing an account converge on equal shares, and accelerating,
  *   so that a limit that rose is found in seconds. With less work left than `probeWorthMs` at the
  *   rate, it keeps to the rate last refused (half a cut below a whole window's reading, which may
- *   hold a burst; at one read early in a run, after the start's burst) until a refusal that holds
- *   a run `probeWorthMs` is a `refusalShare` of what was taken.
+ *   hold a burst; at one read early in a run, from the start's burst to the refused request) until
+ *   a refusal that holds a run `probeWorthMs` is a `refusalShare` of what was taken.
  * - Closed: refused again with nothing sent since the cut taken, the server takes nothing: every
  *   request waits for its Retry-After, or for `closedPauseMs` doubling up to `closedPauseCapMs`.
  *
