@@ -4,7 +4,7 @@
  * the secrets that must never be shown. The credential and the transport never import each other.
  */
 
-/** The credential's type name; the credential class repeats it as a literal, which n8n's scanner needs. */
+/** The credential's type name; the credential class repeats it as a literal for n8n's scanner. */
 export const CREDENTIAL_TYPE = 'twin24Api';
 
 /** The property n8n stores the fetched token in, and clears to force a new login. */

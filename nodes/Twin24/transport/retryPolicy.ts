@@ -7,7 +7,7 @@ import { isOverload } from './pacing/signals';
 
 const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
-/** Dropped or refused connections (a timeout, ECONNABORTED or ETIMEDOUT, is a Failure of its own). */
+/** Dropped or refused connections (a timeout, ECONNABORTED or ETIMEDOUT, is its own Failure). */
 const RETRYABLE_NETWORK_CODES = new Set([
 	'ECONNRESET',
 	'ECONNREFUSED',
@@ -28,7 +28,7 @@ const NEVER_REACHED_NETWORK_CODES = new Set([
 	'ENETUNREACH',
 ]);
 
-/** Answers after which Twin24 may still have carried the request out (a gateway or server broke down mid-way). */
+/** Answers after which Twin24 may have carried the request out (it broke down mid-way). */
 const MAY_BE_DONE_STATUSES = new Set([500, 502, 504]);
 
 const BACKOFF_BASE_MS = 250;
@@ -67,7 +67,7 @@ export type SendResult = { attempts: number } & (
 	 */
 	| ({ outcome: 'notFound'; confirmedAt: string; answerLost: boolean } & Retried)
 	| ({ outcome: 'failed'; mayBeDone: boolean } & Retried)
-	/** The run ended (its signal) before Twin24 answered: the request was not sent, or not to the end. */
+	/** The run ended before Twin24 answered: the request was not sent, or not to the end. */
 	| { outcome: 'interrupted'; mayBeDone: boolean }
 );
 
@@ -99,7 +99,7 @@ export class RequestTries {
 
 	constructor(
 		private readonly limits: RetryLimits,
-		/** An attempt (of this request, or of an earlier run's) failed in a way Twin24 may have carried out. */
+		/** An attempt (this one's or an earlier run's) failed in a way Twin24 may have carried out. */
 		private mayBeDone: boolean,
 	) {}
 

@@ -34,7 +34,7 @@ export class RateEstimator {
 	private grownAt: number | undefined;
 	/** Requests sent after the last cut that the server took. */
 	private takenSinceCut = 0;
-	/** Whether the last cut measured a whole window: only then is its count the window's (see roomAt). */
+	/** Whether the last cut read a whole window: only then is its count the window's (see roomAt). */
 	private measuredWholeWindow = false;
 	private closedPauses = 0;
 	readonly record = new SendRecord();

@@ -99,7 +99,7 @@ export class SendRecord {
 		return (countAfter(this.sent, now - span) * 1000) / span;
 	}
 
-	/** When the trailing `windowMs` (at most a window) will hold fewer than `capacity` requests taken. */
+	/** When the trailing `windowMs` (a window at most) holds fewer than `capacity` taken requests. */
 	roomAt(now: number, windowMs: number, capacity: number): number {
 		this.forget(now);
 		const from = now - windowMs;

@@ -84,7 +84,7 @@ export function pacesInUse(): number {
 	return accountPaces.size - idlePaces().length;
 }
 
-/** How many accounts' paces are remembered without a user (for tests); forgets the old ones first. */
+/** How many paces are remembered without a user (for tests); forgets the old ones first. */
 export function pacesRemembered(): number {
 	forgetOldPaces();
 	return idlePaces().length;

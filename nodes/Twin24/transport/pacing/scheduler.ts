@@ -45,7 +45,7 @@ export interface PaceClock {
 
 export const systemClock: PaceClock = { now: () => Date.now(), wait: wakeableWait };
 
-/** What a request waiting for its turn gets: a ticket, word of a pause too long, or nothing (cancelled). */
+/** What a waiting request gets: a ticket, word of a pause too long, or nothing (cancelled). */
 export type Turn =
 	| { kind: 'go'; ticket: Ticket }
 	/** The server takes nothing until `until`, later than the request may wait. */
@@ -102,7 +102,7 @@ export class Scheduler {
 		});
 	}
 
-	/** What came back for a ticket: every ticket given is answered once (`silent` when nothing came). */
+	/** What came back for a ticket: each ticket given is answered once (`silent` if nothing came). */
 	answered(ticket: Ticket, signal: Signal): void {
 		if (!this.open.delete(ticket.seq)) return;
 		// Tickets are added in order, so the first one left is the oldest still in flight.

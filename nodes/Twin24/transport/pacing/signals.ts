@@ -48,7 +48,7 @@ export function readSignal(
 	return { kind: 'refused', statusCode, retryAfterMs, quota };
 }
 
-/** Retry-After as milliseconds to wait: delta-seconds (`0` included) or an HTTP date; undefined when absent or unreadable. */
+/** Retry-After in ms: delta-seconds (`0` included) or an HTTP date; undefined if absent or bad. */
 export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
 	const field = text(value)?.trim();
 	if (field === undefined || field === '') return undefined;
